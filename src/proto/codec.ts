@@ -1,0 +1,374 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+/** A 64-bit value as protobufjs hands it over when the `long` library is present. */
+interface LongLike {
+  low: number;
+  high: number;
+  unsigned?: boolean;
+}
+type Wide = number | LongLike | null | undefined;
+
+export enum StartPosition {
+  NewOnly = 0,
+  LastReceived = 1,
+  TimeDeltaStart = 2,
+  SequenceStart = 3,
+  First = 4,
+}
+
+export enum CtrlMsgType {
+  SubUnsubscribe = 0,
+  SubClose = 1,
+  ConnClose = 2,
+  FTHeartbeat = 3,
+  Partitioning = 4,
+}
+
+export interface PubMsg {
+  clientID: string;
+  guid: string;
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+  connID: Uint8Array;
+}
+export interface PubAck {
+  guid: string;
+  error?: string;
+}
+/** A stored or delivered message. Timestamps are Unix nanoseconds, which need 64 bits. */
+export interface MsgProto {
+  sequence: number;
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+  timestamp: bigint;
+  redelivered?: boolean;
+  redeliveryCount?: number;
+}
+export interface Ack {
+  subject: string;
+  sequence: number;
+}
+export interface ConnectRequest {
+  clientID: string;
+  heartbeatInbox: string;
+  protocol: number;
+  connID: Uint8Array;
+  pingInterval: number;
+  pingMaxOut: number;
+}
+export interface ConnectResponse {
+  pubPrefix?: string;
+  subRequests?: string;
+  unsubRequests?: string;
+  closeRequests?: string;
+  error?: string;
+  subCloseRequests?: string;
+  pingRequests?: string;
+  pingInterval?: number;
+  pingMaxOut?: number;
+  protocol?: number;
+  publicKey?: string;
+}
+export interface Ping {
+  connID: Uint8Array;
+}
+export interface PingResponse {
+  error?: string;
+}
+export interface SubscriptionRequest {
+  clientID: string;
+  subject: string;
+  qGroup: string;
+  inbox: string;
+  maxInFlight: number;
+  ackWaitInSecs: number;
+  durableName: string;
+  startPosition: StartPosition;
+  startSequence: number;
+  startTimeDelta: bigint;
+}
+export interface SubscriptionResponse {
+  ackInbox?: string;
+  error?: string;
+}
+export interface UnsubscribeRequest {
+  clientID: string;
+  subject: string;
+  inbox: string;
+  durableName: string;
+}
+export interface CloseRequest {
+  clientID: string;
+}
+export interface CloseResponse {
+  error?: string;
+}
+
+export interface SubState {
+  ID: number;
+  clientID: string;
+  qGroup: string;
+  inbox: string;
+  ackInbox: string;
+  maxInFlight: number;
+  ackWaitInSecs: number;
+  durableName: string;
+  lastSent: number;
+  isDurable: boolean;
+  isClosed: boolean;
+}
+export interface SubStateDelete {
+  ID: number;
+}
+export interface SubStateUpdate {
+  ID: number;
+  seqno: number;
+}
+export interface ServerInfo {
+  ClusterID: string;
+  Discovery: string;
+  Publish: string;
+  Subscribe: string;
+  Unsubscribe: string;
+  Close: string;
+  SubClose: string;
+  AcksSubs: string;
+  NodeID: string;
+}
+export interface ClientInfo {
+  ID: string;
+  HbInbox: string;
+  ConnID: Uint8Array;
+  Protocol: number;
+  PingInterval: number;
+  PingMaxOut: number;
+}
+export interface ClientDelete {
+  ID: string;
+}
+export interface CtrlMsg {
+  MsgType: CtrlMsgType;
+  ServerID: string;
+  Data: Uint8Array;
+  RefID: string;
+}
+
+function findProtoDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'proto', 'protocol.proto');
+    if (existsSync(candidate)) return join(dir, 'proto');
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the proto/ folder of nats-streaming-ts');
+    dir = parent;
+  }
+}
+
+const protoDir = findProtoDir();
+const root = protobuf.loadSync([join(protoDir, 'protocol.proto'), join(protoDir, 'spb.proto')]);
+
+function toNumber(v: Wide): number {
+  if (v == null) return 0;
+  if (typeof v === 'number') return v;
+  return (v.unsigned ? v.high >>> 0 : v.high) * 4294967296 + (v.low >>> 0);
+}
+
+function toBigInt(v: Wide): bigint {
+  if (v == null) return 0n;
+  if (typeof v === 'number') return BigInt(v);
+  const value = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  return v.unsigned ? value : BigInt.asIntN(64, value);
+}
+
+function fromBigInt(v: bigint): LongLike {
+  const u = BigInt.asUintN(64, v);
+  return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0 };
+}
+
+const EMPTY = new Uint8Array(0);
+
+type Decoded = Record<string, unknown>;
+
+/** One message type: encode from our typed objects, decode into them with defaults filled in. */
+interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+function codec<T>(name: string, fromWire: (m: Decoded) => T, toWire: (v: T) => object = (v) => v as object): Codec<T> {
+  const type = root.lookupType(name);
+  return {
+    encode: (value) => type.encode(toWire(value)).finish(),
+    decode: (bytes) => fromWire(type.decode(bytes) as unknown as Decoded),
+  };
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : EMPTY);
+const int = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const bool = (v: unknown): boolean => v === true;
+
+export const pb = {
+  PubMsg: codec<PubMsg>('pb.PubMsg', (m) => ({
+    clientID: str(m.clientID),
+    guid: str(m.guid),
+    subject: str(m.subject),
+    reply: str(m.reply),
+    data: bytes(m.data),
+    connID: bytes(m.connID),
+  })),
+  PubAck: codec<PubAck>('pb.PubAck', (m) => ({ guid: str(m.guid), error: str(m.error) })),
+  MsgProto: codec<MsgProto>(
+    'pb.MsgProto',
+    (m) => ({
+      sequence: toNumber(m.sequence as Wide),
+      subject: str(m.subject),
+      reply: str(m.reply),
+      data: bytes(m.data),
+      timestamp: toBigInt(m.timestamp as Wide),
+      redelivered: bool(m.redelivered),
+      redeliveryCount: int(m.redeliveryCount),
+    }),
+    (v) => ({ ...v, timestamp: fromBigInt(v.timestamp) }),
+  ),
+  Ack: codec<Ack>('pb.Ack', (m) => ({ subject: str(m.subject), sequence: toNumber(m.sequence as Wide) })),
+  ConnectRequest: codec<ConnectRequest>('pb.ConnectRequest', (m) => ({
+    clientID: str(m.clientID),
+    heartbeatInbox: str(m.heartbeatInbox),
+    protocol: int(m.protocol),
+    connID: bytes(m.connID),
+    pingInterval: int(m.pingInterval),
+    pingMaxOut: int(m.pingMaxOut),
+  })),
+  ConnectResponse: codec<ConnectResponse>('pb.ConnectResponse', (m) => ({
+    pubPrefix: str(m.pubPrefix),
+    subRequests: str(m.subRequests),
+    unsubRequests: str(m.unsubRequests),
+    closeRequests: str(m.closeRequests),
+    error: str(m.error),
+    subCloseRequests: str(m.subCloseRequests),
+    pingRequests: str(m.pingRequests),
+    pingInterval: int(m.pingInterval),
+    pingMaxOut: int(m.pingMaxOut),
+    protocol: int(m.protocol),
+    publicKey: str(m.publicKey),
+  })),
+  Ping: codec<Ping>('pb.Ping', (m) => ({ connID: bytes(m.connID) })),
+  PingResponse: codec<PingResponse>('pb.PingResponse', (m) => ({ error: str(m.error) })),
+  SubscriptionRequest: codec<SubscriptionRequest>(
+    'pb.SubscriptionRequest',
+    (m) => ({
+      clientID: str(m.clientID),
+      subject: str(m.subject),
+      qGroup: str(m.qGroup),
+      inbox: str(m.inbox),
+      maxInFlight: int(m.maxInFlight),
+      ackWaitInSecs: int(m.ackWaitInSecs),
+      durableName: str(m.durableName),
+      startPosition: int(m.startPosition) as StartPosition,
+      startSequence: toNumber(m.startSequence as Wide),
+      startTimeDelta: toBigInt(m.startTimeDelta as Wide),
+    }),
+    (v) => ({ ...v, startTimeDelta: fromBigInt(v.startTimeDelta) }),
+  ),
+  SubscriptionResponse: codec<SubscriptionResponse>('pb.SubscriptionResponse', (m) => ({
+    ackInbox: str(m.ackInbox),
+    error: str(m.error),
+  })),
+  UnsubscribeRequest: codec<UnsubscribeRequest>('pb.UnsubscribeRequest', (m) => ({
+    clientID: str(m.clientID),
+    subject: str(m.subject),
+    inbox: str(m.inbox),
+    durableName: str(m.durableName),
+  })),
+  CloseRequest: codec<CloseRequest>('pb.CloseRequest', (m) => ({ clientID: str(m.clientID) })),
+  CloseResponse: codec<CloseResponse>('pb.CloseResponse', (m) => ({ error: str(m.error) })),
+};
+
+export const spb = {
+  SubState: codec<SubState>('spb.SubState', (m) => ({
+    ID: toNumber(m.ID as Wide),
+    clientID: str(m.clientID),
+    qGroup: str(m.qGroup),
+    inbox: str(m.inbox),
+    ackInbox: str(m.ackInbox),
+    maxInFlight: int(m.maxInFlight),
+    ackWaitInSecs: int(m.ackWaitInSecs),
+    durableName: str(m.durableName),
+    lastSent: toNumber(m.lastSent as Wide),
+    isDurable: bool(m.isDurable),
+    isClosed: bool(m.isClosed),
+  })),
+  SubStateDelete: codec<SubStateDelete>('spb.SubStateDelete', (m) => ({ ID: toNumber(m.ID as Wide) })),
+  SubStateUpdate: codec<SubStateUpdate>('spb.SubStateUpdate', (m) => ({
+    ID: toNumber(m.ID as Wide),
+    seqno: toNumber(m.seqno as Wide),
+  })),
+  ServerInfo: codec<ServerInfo>('spb.ServerInfo', (m) => ({
+    ClusterID: str(m.ClusterID),
+    Discovery: str(m.Discovery),
+    Publish: str(m.Publish),
+    Subscribe: str(m.Subscribe),
+    Unsubscribe: str(m.Unsubscribe),
+    Close: str(m.Close),
+    SubClose: str(m.SubClose),
+    AcksSubs: str(m.AcksSubs),
+    NodeID: str(m.NodeID),
+  })),
+  ClientInfo: codec<ClientInfo>('spb.ClientInfo', (m) => ({
+    ID: str(m.ID),
+    HbInbox: str(m.HbInbox),
+    ConnID: bytes(m.ConnID),
+    Protocol: int(m.Protocol),
+    PingInterval: int(m.PingInterval),
+    PingMaxOut: int(m.PingMaxOut),
+  })),
+  ClientDelete: codec<ClientDelete>('spb.ClientDelete', (m) => ({ ID: str(m.ID) })),
+  CtrlMsg: codec<CtrlMsg>('spb.CtrlMsg', (m) => ({
+    MsgType: int(m.MsgType) as CtrlMsgType,
+    ServerID: str(m.ServerID),
+    Data: bytes(m.Data),
+    RefID: str(m.RefID),
+  })),
+};
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function varintSize64(v: bigint): number {
+  if (v < 0n) return 10;
+  let n = 1;
+  while (v >= 128n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+function lenFieldSize(len: number): number {
+  return len === 0 ? 0 : 1 + varintSize(len) + len;
+}
+
+/** The encoded size of a MsgProto, which is what the Go stores count as a message's bytes. */
+export function msgProtoSize(m: MsgProto): number {
+  let n = 0;
+  if (m.sequence !== 0) n += 1 + varintSize(m.sequence);
+  n += lenFieldSize(Buffer.byteLength(m.subject));
+  n += lenFieldSize(Buffer.byteLength(m.reply));
+  n += lenFieldSize(m.data.length);
+  if (m.timestamp !== 0n) n += 1 + varintSize64(m.timestamp);
+  if (m.redelivered) n += 2;
+  if (m.redeliveryCount) n += 1 + varintSize(m.redeliveryCount);
+  return n;
+}
