@@ -1,0 +1,227 @@
+import type { MsgProto } from '../proto/codec.js';
+import { pb } from '../proto/codec.js';
+import type { ChannelState } from './channel.js';
+import type { ServerContext } from './context.js';
+import type { QueueGroup } from './queue-group.js';
+import type { Subscription } from './subscription.js';
+
+/** A redelivery due within this window is done now rather than by another timer. */
+const REDELIVERY_LOOKAHEAD_MS = 15;
+
+type Target = Subscription | QueueGroup;
+
+/** Sends messages to subscriptions, tracks what awaits an ack, and redelivers what was not acked in time. */
+export class Delivery {
+  private readonly dirtySubStores = new Set<ChannelState>();
+  private flushScheduled = false;
+
+  constructor(private readonly ctx: ServerContext) {}
+
+  /** Delivers newly stored messages of a channel to every subscription that is caught up and has room. */
+  onNewMessages(channel: ChannelState): void {
+    for (const sub of channel.subs) if (!sub.queue && !sub.isOffline) this.pump(sub);
+    for (const group of channel.queues.values()) if (group.members.length > 0) this.pump(group);
+  }
+
+  /** Sends available messages after the target's last sent one while it has room; reads from the store if needed. */
+  pump(target: Target): void {
+    if (target.pumping) {
+      target.pumpAgain = true;
+      return;
+    }
+    const isGroup = !('state' in target);
+    const channel = isGroup ? (target.members[0]?.channel as ChannelState | undefined) : target.channel;
+    if (!channel) return;
+    for (;;) {
+      if (!target.hasRoom()) return;
+      let seq = target.lastSent + 1;
+      if (seq > channel.storedSeq) return;
+      const first = channel.firstSeq();
+      if (seq < first) {
+        seq = first;
+        if (seq > channel.storedSeq) return;
+      }
+      const found = channel.message(seq);
+      if (found instanceof Promise) {
+        target.pumping = true;
+        found.then(
+          (msg) => {
+            target.pumping = false;
+            target.pumpAgain = false;
+            if (target.lastSent < seq) this.deliverOrSkip(target, seq, msg);
+            this.pump(target);
+          },
+          (err: unknown) => {
+            target.pumping = false;
+            this.ctx.log.error({ err, channel: channel.name, seq }, 'cannot read message for delivery');
+          },
+        );
+        return;
+      }
+      this.deliverOrSkip(target, seq, found);
+    }
+  }
+
+  private deliverOrSkip(target: Target, seq: number, msg: MsgProto | undefined): void {
+    if (!msg) {
+      // Dropped by limits meanwhile: move past it.
+      target.lastSent = seq;
+      return;
+    }
+    if ('state' in target) {
+      this.send(target, msg, false);
+      return;
+    }
+    const member = target.bestMember();
+    if (!member) return;
+    target.lastSent = seq;
+    this.send(member, msg, false);
+  }
+
+  /** Publishes one message to a subscription's inbox and records it as awaiting an ack. */
+  send(sub: Subscription, msg: MsgProto, redelivered: boolean): void {
+    const seq = msg.sequence;
+    let count = 0;
+    if (redelivered) {
+      const counts = sub.redeliveryCounts;
+      count = (counts.get(seq) ?? 0) + 1;
+      counts.set(seq, count);
+      sub.redeliveredTotal++;
+      this.ctx.counters.redeliveries++;
+    }
+    const bytes = pb.MsgProto.encode(redelivered ? { ...msg, redelivered: true, redeliveryCount: count } : msg);
+    this.ctx.nc.publish(sub.state.inbox, bytes);
+    const counters = this.ctx.counters;
+    counters.outMsgs++;
+    counters.outBytes += bytes.length;
+    counters.deliveries++;
+    const now = Date.now();
+    const due = sub.pending.get(seq);
+    if (due !== undefined) {
+      sub.pending.set(seq, (due || now) + sub.ackWaitMs);
+    } else {
+      sub.pending.set(seq, now + sub.ackWaitMs);
+      sub.channel.store.subs.addSeqPending(sub.id, seq);
+      this.markDirty(sub.channel);
+      if (seq > sub.state.lastSent) sub.state.lastSent = seq;
+      if (sub.queue && seq > sub.queue.lastSent) sub.queue.lastSent = seq;
+    }
+    this.armRedelivery(sub);
+  }
+
+  /** Processes an ack from a client; any member of a queue group may ack a message of the group. */
+  ack(sub: Subscription, seq: number): void {
+    this.ctx.counters.acks++;
+    let owner: Subscription | undefined = sub.pending.has(seq) ? sub : undefined;
+    if (!owner && sub.queue) owner = sub.queue.members.find((m) => m.pending.has(seq));
+    if (owner) this.removePending(owner, seq);
+    if (sub.hasRoom()) this.pump(sub.queue ?? sub);
+  }
+
+  /** Forgets a pending message of a subscription, as an ack does. */
+  removePending(sub: Subscription, seq: number): void {
+    sub.pending.delete(seq);
+    sub.redeliveryCounts.delete(seq);
+    sub.channel.store.subs.ackSeqPending(sub.id, seq);
+    this.markDirty(sub.channel);
+    if (sub.pending.size === 0) this.stopRedelivery(sub);
+  }
+
+  armRedelivery(sub: Subscription, inMs?: number): void {
+    if (sub.pending.size === 0) return;
+    const delay = inMs ?? sub.ackWaitMs;
+    const due = Date.now() + delay;
+    if (sub.redeliveryTimer && sub.redeliveryDue <= due) return;
+    clearTimeout(sub.redeliveryTimer);
+    sub.redeliveryDue = due;
+    sub.redeliveryTimer = setTimeout(() => {
+      sub.redeliveryTimer = undefined;
+      void this.redeliverExpired(sub).catch((err: unknown) =>
+        this.ctx.log.error({ err, clientId: sub.clientId, channel: sub.channel.name }, 'redelivery failed'),
+      );
+    }, Math.max(1, delay));
+  }
+
+  stopRedelivery(sub: Subscription): void {
+    clearTimeout(sub.redeliveryTimer);
+    sub.redeliveryTimer = undefined;
+  }
+
+  /** Redelivers, oldest due first, every pending message whose ack wait has passed, then re-arms for the next one. */
+  async redeliverExpired(sub: Subscription): Promise<void> {
+    if (sub.isOffline || sub.pending.size === 0) return;
+    if (sub.clientUnhealthy && !sub.queue) {
+      this.armRedelivery(sub);
+      return;
+    }
+    const now = Date.now();
+    const entries = [...sub.pending].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    let next = 0;
+    for (const [seq, due] of entries) {
+      if (!sub.pending.has(seq) || sub.isOffline) continue;
+      const msg = await sub.channel.message(seq);
+      if (!msg) {
+        this.removePending(sub, seq);
+        continue;
+      }
+      // Recovered pending messages have no due time yet: they are due an ack wait after they were stored.
+      const effectiveDue = due === 0 ? Number(msg.timestamp / 1_000_000n) + sub.ackWaitMs : due;
+      if (effectiveDue > now + REDELIVERY_LOOKAHEAD_MS) {
+        if (due === 0) sub.pending.set(seq, effectiveDue);
+        if (next === 0 || effectiveDue < next) next = effectiveDue;
+        continue;
+      }
+      this.redeliver(sub, msg);
+    }
+    if (sub.pending.size > 0) this.armRedelivery(sub, next ? next - Date.now() : sub.ackWaitMs);
+  }
+
+  /** Redelivers one message; a queue group may hand it to a better member, which then owns it. */
+  private redeliver(sub: Subscription, msg: MsgProto): void {
+    const group = sub.queue;
+    if (group) {
+      const member = group.bestMember();
+      if (member && member !== sub) {
+        const counts = group.redeliveries;
+        const count = counts.get(msg.sequence);
+        this.removePending(sub, msg.sequence);
+        if (count !== undefined) counts.set(msg.sequence, count);
+        this.send(member, msg, true);
+        return;
+      }
+    }
+    this.send(sub, msg, true);
+  }
+
+  /** Sends every pending message again, in sequence order, before new ones: what a resumed durable gets first. */
+  async redeliverAllPending(sub: Subscription): Promise<void> {
+    if (sub.pending.size === 0) return;
+    sub.holdNew = true;
+    try {
+      const seqs = [...sub.pending.keys()].sort((a, b) => a - b);
+      for (const seq of seqs) {
+        if (!sub.pending.has(seq) || sub.isOffline) continue;
+        const msg = await sub.channel.message(seq);
+        if (msg) this.send(sub, msg, true);
+        else this.removePending(sub, seq);
+      }
+    } finally {
+      sub.holdNew = false;
+    }
+  }
+
+  /** Pending and ack records are written in one flush per event-loop turn. */
+  private markDirty(channel: ChannelState): void {
+    this.dirtySubStores.add(channel);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const channels = [...this.dirtySubStores];
+      this.dirtySubStores.clear();
+      for (const ch of channels) {
+        ch.store.subs.flush().catch((err: unknown) => this.ctx.log.error({ err, channel: ch.name }, 'cannot flush subscription store'));
+      }
+    });
+  }
+}

@@ -1,0 +1,133 @@
+import type { Msg } from 'nats';
+import type { MsgProto, PubMsg } from '../proto/codec.js';
+import { pb } from '../proto/codec.js';
+import type { ChannelState } from './channel.js';
+import { nowNs } from './clock.js';
+import type { ServerContext } from './context.js';
+import type { Delivery } from './delivery.js';
+import { ProtocolError } from './errors.js';
+import { isValidChannelName } from './subjects.js';
+
+interface Incoming {
+  data: Uint8Array;
+  reply: string;
+}
+
+interface Stored {
+  reply: string;
+  guid: string;
+  channel: ChannelState;
+}
+
+/**
+ * Publishes that arrive in one event-loop turn are stored as one batch: each channel touched is flushed once, the
+ * new messages are delivered, and only then are the PubAcks sent, so that an ack always means "stored".
+ */
+export class PublishPipeline {
+  private incoming: Incoming[] = [];
+  private scheduled = false;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly delivery: Delivery,
+  ) {}
+
+  receive(msg: Msg): void {
+    if (this.stopped) return;
+    this.incoming.push({ data: msg.data, reply: msg.reply ?? '' });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const batch = this.incoming;
+      this.incoming = [];
+      this.running = this.running.then(() => this.process(batch));
+    });
+  }
+
+  /** Resolves once everything received so far has been stored and acked. */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.incoming.length > 0) await new Promise((r) => setImmediate(r));
+    await this.running;
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    this.stopped = true;
+  }
+
+  private async process(batch: Incoming[]): Promise<void> {
+    const stored: Stored[] = [];
+    const touched = new Set<ChannelState>();
+    for (const item of batch) {
+      let pm: PubMsg;
+      try {
+        pm = pb.PubMsg.decode(item.data);
+      } catch {
+        this.sendAck(item.reply, '', ProtocolError.invalidPubReq);
+        continue;
+      }
+      if (pm.guid === '' || !isValidChannelName(pm.subject) || !this.isKnownPublisher(pm)) {
+        this.ctx.log.debug({ clientId: pm.clientID, channel: pm.subject }, 'invalid publish request');
+        this.sendAck(item.reply, pm.guid, ProtocolError.invalidPubReq);
+        continue;
+      }
+      let channel: ChannelState;
+      try {
+        const found = this.ctx.channels.getOrCreate(pm.subject);
+        channel = found instanceof Promise ? await found : found;
+      } catch (err) {
+        this.sendAck(item.reply, pm.guid, (err as Error).message);
+        continue;
+      }
+      const msg: MsgProto = {
+        sequence: channel.lastSeq + 1,
+        subject: pm.subject,
+        reply: pm.reply,
+        data: pm.data,
+        timestamp: nowNs(),
+      };
+      try {
+        channel.append(msg);
+      } catch (err) {
+        this.sendAck(item.reply, pm.guid, (err as Error).message);
+        continue;
+      }
+      this.ctx.counters.inMsgs++;
+      this.ctx.counters.inBytes += item.data.length;
+      this.ctx.counters.publishes++;
+      touched.add(channel);
+      stored.push({ reply: item.reply, guid: pm.guid, channel });
+    }
+    const failed = new Map<ChannelState, string>();
+    await Promise.all(
+      [...touched].map(async (channel) => {
+        try {
+          await channel.store.msgs.flush();
+          channel.storedSeq = channel.lastSeq;
+          this.delivery.onNewMessages(channel);
+        } catch (err) {
+          this.ctx.log.error({ err, channel: channel.name }, 'cannot store messages');
+          failed.set(channel, (err as Error).message);
+        }
+      }),
+    );
+    for (const s of stored) this.sendAck(s.reply, s.guid, failed.get(s.channel));
+  }
+
+  private isKnownPublisher(pm: PubMsg): boolean {
+    if (pm.connID.length > 0) return this.ctx.clients.byConnection(pm.connID) !== undefined;
+    return this.ctx.clients.get(pm.clientID) !== undefined;
+  }
+
+  private sendAck(reply: string, guid: string, error?: string): void {
+    if (!reply) return;
+    if (error) {
+      this.ctx.nc.publish(reply, pb.PubAck.encode({ guid, error }));
+      return;
+    }
+    this.ctx.nc.publish(reply, pb.PubAck.encode({ guid }));
+  }
+}

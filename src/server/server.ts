@@ -1,0 +1,211 @@
+import { type ConnectionOptions, type NatsConnection, type Subscription as NatsSub, connect, createInbox } from 'nats';
+import type { ServerOptions } from '../config/options.js';
+import type { Logger } from '../log.js';
+import type { ServerInfo } from '../proto/codec.js';
+import { pb } from '../proto/codec.js';
+import type { Store } from '../stores/store.js';
+import { ChannelManager } from './channels.js';
+import { ClientRegistry } from './client.js';
+import { ConnectionManager } from './connections.js';
+import type { ServerContext } from './context.js';
+import { Counters } from './counters.js';
+import { Delivery } from './delivery.js';
+import { PublishPipeline } from './publish.js';
+import { rebuildFromStore } from './recovery.js';
+import { SubscriptionManager } from './subscriptions.js';
+
+export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'FAILED' | 'SHUTDOWN';
+
+/** How long the start-up probe waits for another server answering on our discovery subject. */
+const STANDALONE_PROBE_MS = 250;
+
+/** The subjects a new store gets; a recovered store keeps the ones it has. */
+function freshServerInfo(opts: ServerOptions): ServerInfo {
+  const id = opts.clusterId;
+  return {
+    ClusterID: id,
+    Discovery: `${opts.discoverPrefix}.${id}`,
+    Publish: `_STAN.pub.${id}`,
+    Subscribe: `_STAN.sub.${id}`,
+    Unsubscribe: `_STAN.unsub.${id}`,
+    Close: `_STAN.close.${id}`,
+    SubClose: `_STAN.subclose.${id}`,
+    AcksSubs: `_STAN.ack.${id}`,
+    NodeID: '',
+  };
+}
+
+export function natsConnectionOptions(opts: ServerOptions, url: string, name: string): ConnectionOptions {
+  const co: ConnectionOptions = {
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+  };
+  if (opts.natsUser) co.user = opts.natsUser;
+  if (opts.natsPass) co.pass = opts.natsPass;
+  if (opts.natsToken) co.token = opts.natsToken;
+  if (opts.secure || opts.tlsClientCert || opts.tlsClientCa) {
+    co.tls = {
+      ...(opts.tlsClientCert ? { certFile: opts.tlsClientCert } : {}),
+      ...(opts.tlsClientKey ? { keyFile: opts.tlsClientKey } : {}),
+      ...(opts.tlsClientCa ? { caFile: opts.tlsClientCa } : {}),
+    };
+  }
+  return co;
+}
+
+/** One NATS Streaming server: the STAN protocol over a NATS connection, backed by a Store. */
+export class StanServer {
+  state: ServerState = 'STANDALONE';
+  readonly startTime = new Date();
+  readonly serverId = createInbox().slice('_INBOX.'.length);
+  private ctx!: ServerContext;
+  private delivery!: Delivery;
+  private publish!: PublishPipeline;
+  private subscriptions!: SubscriptionManager;
+  private connections!: ConnectionManager;
+  private readonly natsSubs: NatsSub[] = [];
+  private control: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly opts: ServerOptions,
+    readonly store: Store,
+    readonly log: Logger,
+  ) {}
+
+  get context(): ServerContext {
+    return this.ctx;
+  }
+
+  /** Connects to NATS, recovers the store and starts serving. */
+  async start(natsUrl: string): Promise<void> {
+    const nc = await connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`));
+    this.watchNats(nc);
+    this.store.setLimits(this.opts.storeLimits);
+    const recovered = await this.store.recover();
+    let info: ServerInfo;
+    if (recovered) {
+      info = recovered.info;
+      if (info.ClusterID !== this.opts.clusterId)
+        throw new Error(`cluster ID "${this.opts.clusterId}" does not match recovered value of "${info.ClusterID}"`);
+    } else {
+      info = freshServerInfo(this.opts);
+      await this.store.init(info);
+    }
+    const clients = new ClientRegistry();
+    const channels = new ChannelManager(this.store, this.log);
+    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, info, clients, channels, counters: new Counters() };
+    this.delivery = new Delivery(this.ctx);
+    this.publish = new PublishPipeline(this.ctx, this.delivery);
+    this.subscriptions = new SubscriptionManager(this.ctx, this.delivery);
+    this.connections = new ConnectionManager(this.ctx, this.subscriptions, this.delivery, (work) => this.serialize(work));
+    const online = recovered ? await rebuildFromStore(this.ctx, recovered) : [];
+    await this.ensureStandalone(nc, info);
+    this.listen(nc, info);
+    for (const sub of online) this.subscriptions.listenForAcks(sub);
+    await nc.flush();
+    for (const client of clients.all()) this.connections.startHeartbeats(client);
+    for (const sub of online) if (sub.pending.size > 0) this.delivery.armRedelivery(sub, 1);
+    for (const channel of channels.all()) this.delivery.onNewMessages(channel);
+    this.log.info(
+      { clusterId: info.ClusterID, store: this.store.type, clients: clients.size, channels: channels.size, discovery: info.Discovery },
+      'Streaming Server is ready',
+    );
+  }
+
+  /** Refuses to start next to another server answering on the same discovery subject, as the Go server does. */
+  private async ensureStandalone(nc: NatsConnection, info: ServerInfo): Promise<void> {
+    const probe = pb.ConnectRequest.encode({
+      clientID: info.ClusterID,
+      heartbeatInbox: createInbox(),
+      protocol: 0,
+      connID: new Uint8Array(0),
+      pingInterval: 0,
+      pingMaxOut: 0,
+    });
+    let answer: Uint8Array;
+    try {
+      answer = (await nc.request(info.Discovery, probe, { timeout: STANDALONE_PROBE_MS })).data;
+    } catch {
+      return;
+    }
+    const resp = pb.ConnectResponse.decode(answer);
+    if (resp.closeRequests) nc.publish(resp.closeRequests, pb.CloseRequest.encode({ clientID: info.ClusterID }));
+    throw new Error(`discovered another streaming server with cluster ID "${info.ClusterID}"`);
+  }
+
+  private listen(nc: NatsConnection, info: ServerInfo): void {
+    const on = (subject: string, handler: (data: Uint8Array, reply: string) => void) => {
+      this.natsSubs.push(nc.subscribe(subject, { callback: (_err, msg) => handler(msg.data, msg.reply ?? '') }));
+    };
+    on(info.Discovery, (data, reply) => void this.guard('connect', this.connections.connect(data, reply)));
+    this.natsSubs.push(nc.subscribe(`${info.Publish}.>`, { callback: (_err, msg) => this.publish.receive(msg) }));
+    on(info.Subscribe, (data, reply) => void this.serialize(() => this.subscriptions.subscribe(data, reply)));
+    on(info.Unsubscribe, (data, reply) => void this.serializeAfterPublishes(() => this.subscriptions.unsubscribe(data, reply, false)));
+    on(info.SubClose, (data, reply) => void this.serializeAfterPublishes(() => this.subscriptions.unsubscribe(data, reply, true)));
+    on(info.Close, (data, reply) => void this.serializeAfterPublishes(() => this.connections.close(data, reply)));
+    on(`${info.Discovery}.pings`, (data, reply) => this.connections.ping(data, reply));
+  }
+
+  /** Control requests run one at a time, in arrival order. */
+  private serialize(work: () => Promise<void>): Promise<void> {
+    const run = this.control.then(() => this.guard('request', work()));
+    this.control = run;
+    return run;
+  }
+
+  /** Closes and unsubscribes act only once the publishes received before them are stored and delivered. */
+  private serializeAfterPublishes(work: () => Promise<void>): Promise<void> {
+    return this.serialize(async () => {
+      await this.publish.drain();
+      await work();
+    });
+  }
+
+  private async guard(what: string, work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      this.log.error({ err }, `unexpected error handling a ${what}`);
+    }
+  }
+
+  private watchNats(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.log.warn({ server: s.data }, 'disconnected from NATS');
+        else if (s.type === 'reconnect') this.log.info({ server: s.data }, 'reconnected to NATS');
+        else if (s.type === 'error') this.log.error({ err: s.data }, 'NATS connection error');
+      }
+    })();
+  }
+
+  /** Stops taking work, lets what was received finish, flushes and closes the store, and closes the NATS connection. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.doShutdown();
+    return this.stopping;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.log.info('Shutting down.');
+    this.state = 'SHUTDOWN';
+    if (this.ctx) {
+      for (const s of this.natsSubs) s.unsubscribe();
+      await this.publish.stop();
+      await this.control;
+      this.connections.stopHeartbeats();
+      for (const channel of this.ctx.channels.all()) {
+        for (const sub of channel.subs) {
+          this.delivery.stopRedelivery(sub);
+          sub.ackSub?.unsubscribe();
+        }
+        await channel.store.subs.flush();
+      }
+    }
+    await this.store.close();
+    if (this.ctx) await this.ctx.nc.drain().catch(() => this.ctx.nc.close());
+  }
+}
