@@ -1,0 +1,47 @@
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { type Managed, startProcess } from './process.js';
+
+export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+
+export interface StanProcess {
+  proc: Managed;
+  monitorPort: number;
+  clusterId: string;
+  /** GET a monitoring endpoint and parse its JSON. */
+  monitor(path: string): Promise<{ status: number; body: any }>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs the real server process (built into dist/) against a NATS server, and waits until it serves. */
+export async function startStanServer(natsUrl: string, args: string[] = [], clusterId = 'test-cluster'): Promise<StanProcess> {
+  const monitorPort = await freePort();
+  const proc = startProcess(process.execPath, [MAIN, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
+  await proc.waitFor(/Streaming Server is ready/);
+  return {
+    proc,
+    monitorPort,
+    clusterId,
+    async monitor(path: string) {
+      const res = await fetch(`http://127.0.0.1:${monitorPort}${path}`);
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body };
+    },
+    stop: (signal) => proc.stop(signal),
+  };
+}
+
+/** Runs the server binary with arguments and returns its exit code and output, for flag and start-up errors. */
+export async function runToExit(args: string[], ms = 15000): Promise<{ code: number | null; output: string }> {
+  const proc = startProcess(process.execPath, [MAIN, ...args]);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), ms);
+  const code = await proc.exited();
+  clearTimeout(timer);
+  return { code, output: proc.output() };
+}
