@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs the whole test suite (unit, store conformance, end-to-end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SKIP_BUILD=1 bash scripts/setup.sh
+export PATH="$PATH:/usr/sbin"
+exec bash test/run.sh "$@"
