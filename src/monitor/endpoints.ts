@@ -1,9 +1,11 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { nowNs } from '../server/clock.js';
 import type { ChannelLimits } from '../stores/limits.js';
 import { VERSION } from '../version.js';
 import type { ChannelState } from '../server/channel.js';
 import type { StanServer } from '../server/server.js';
 import type { Subscription } from '../server/subscription.js';
-import { BadRequest } from './http.js';
+import { NotFound } from './http.js';
 
 const DEFAULT_LIMIT = 1024;
 const NS_PER_MS = 1_000_000;
@@ -23,8 +25,40 @@ export function formatUptime(ms: number): string {
   return `${s}s`;
 }
 
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** A time as Go's encoding/json writes it: RFC 3339 in the local zone, nanoseconds without trailing zeros. */
+export function formatTime(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const d = new Date(ms);
+  const offsetMin = -d.getTimezoneOffset();
+  const frac = String(ns % 1_000_000_000n).padStart(9, '0').replace(/0+$/, '');
+  const zone = offsetMin === 0 ? 'Z' : `${offsetMin > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offsetMin) / 60))}:${pad(Math.abs(offsetMin) % 60)}`;
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
+    (frac ? `.${frac}` : '') +
+    zone
+  );
+}
+
+/** Open file descriptors and the hard limit on them, as the Go server reports them; undefined off Linux. */
+function fileDescriptors(): { open_fds: number; max_fds: number } | undefined {
+  try {
+    const open = readdirSync('/proc/self/fd').length;
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const hard = line?.split(/\s{2,}/)[2];
+    return { open_fds: open, max_fds: hard === undefined || hard === 'unlimited' ? -1 : Number(hard) };
+  } catch {
+    return undefined;
+  }
+}
+
 function header(srv: StanServer) {
-  return { cluster_id: srv.opts.clusterId, server_id: srv.serverId, now: new Date().toISOString() };
+  return { cluster_id: srv.opts.clusterId, server_id: srv.serverId, now: formatTime(nowNs()) };
 }
 
 function totals(srv: StanServer): { msgs: number; bytes: number; subs: number } {
@@ -50,8 +84,8 @@ export function serverz(srv: StanServer) {
     version: VERSION,
     go: `node ${process.version}`,
     state: srv.state,
-    now: new Date().toISOString(),
-    start_time: srv.startTime.toISOString(),
+    now: formatTime(nowNs()),
+    start_time: formatTime(BigInt(srv.startTime.getTime()) * 1_000_000n),
     uptime: formatUptime(Date.now() - srv.startTime.getTime()),
     clients: ctx.clients.size,
     subscriptions: t.subs,
@@ -62,8 +96,7 @@ export function serverz(srv: StanServer) {
     in_bytes: counters.inBytes,
     out_msgs: counters.outMsgs,
     out_bytes: counters.outBytes,
-    open_fds: 0,
-    max_fds: 0,
+    ...fileDescriptors(),
   };
 }
 
@@ -101,8 +134,8 @@ function subJson(sub: Subscription) {
     client_id: s.clientID,
     inbox: s.inbox,
     ack_inbox: s.ackInbox,
-    ...(s.qGroup ? { queue_name: s.qGroup } : {}),
     ...(s.durableName ? { durable_name: s.durableName } : {}),
+    ...(s.qGroup ? { queue_name: s.qGroup } : {}),
     is_durable: s.isDurable,
     is_offline: sub.isOffline,
     max_inflight: s.maxInFlight,
@@ -113,34 +146,33 @@ function subJson(sub: Subscription) {
   };
 }
 
-function intParam(query: URLSearchParams, name: string, fallback: number): number {
+/** A query integer as Go's strconv.Atoi reads it; anything unreadable counts as 0, as in the Go server. */
+function intParam(query: URLSearchParams, name: string): number {
   const raw = query.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new BadRequest(`invalid value for ${name}: "${raw}"`);
+  if (raw === null || !/^[+-]?\d+$/.test(raw)) return 0;
   return Number(raw);
 }
 
-function boolParam(query: URLSearchParams, name: string): boolean {
-  const raw = query.get(name);
-  if (raw === null || raw === '' || raw === '0' || raw === 'false') return false;
-  if (raw === '1' || raw === 'true') return true;
-  throw new BadRequest(`invalid value for ${name}: "${raw}"`);
+/** Subscriptions are listed only when `subs` reads as exactly 1. */
+function withSubsParam(query: URLSearchParams): boolean {
+  return intParam(query, 'subs') === 1;
 }
 
 function page<T>(items: T[], query: URLSearchParams): { offset: number; limit: number; items: T[] } {
-  let offset = intParam(query, 'offset', 0);
-  let limit = intParam(query, 'limit', DEFAULT_LIMIT);
+  let offset = intParam(query, 'offset');
+  let limit = intParam(query, 'limit');
   if (offset < 0) offset = 0;
   if (limit <= 0) limit = DEFAULT_LIMIT;
   return { offset, limit, items: items.slice(offset, offset + limit) };
 }
 
-/** Plain subscriptions (with offline durables) first, then queue members and shadows, as the Go server lists them. */
+/** Online plain and durable subscriptions, then offline durables, then queue members and shadows, as in the Go server. */
 function orderedSubs(channel: ChannelState): Subscription[] {
-  const plain: Subscription[] = [];
+  const online: Subscription[] = [];
+  const offline: Subscription[] = [];
   const queued: Subscription[] = [];
-  for (const sub of channel.subs) (sub.queue ? queued : plain).push(sub);
-  return [...plain, ...queued];
+  for (const sub of channel.subs) (sub.queue ? queued : sub.isOffline ? offline : online).push(sub);
+  return [...online, ...offline, ...queued];
 }
 
 function channelJson(channel: ChannelState, withSubs: boolean) {
@@ -153,22 +185,24 @@ function channelJson(channel: ChannelState, withSubs: boolean) {
     bytes: st.bytes,
     first_seq: first,
     last_seq: last,
-    ...(withSubs ? { subs_count: subs.length, ...(subs.length > 0 ? { subscriptions: subs.map(subJson) } : {}) } : {}),
+    subs_count: subs.length,
+    ...(withSubs && subs.length > 0 ? { subscriptions: subs.map(subJson) } : {}),
   };
 }
 
 export function channelsz(srv: StanServer, query: URLSearchParams) {
   const ctx = srv.context;
-  const withSubs = boolParam(query, 'subs');
+  const withSubs = withSubsParam(query);
   const name = query.get('channel');
-  if (name !== null) {
+  if (name) {
     const channel = ctx.channels.get(name);
-    if (!channel) throw new BadRequest(`channel ${name} not found`);
+    if (!channel) throw new NotFound(`Channel ${name} not found`);
     return { ...header(srv), ...channelJson(channel, withSubs) };
   }
   const channels = [...ctx.channels.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const p = page(channels, query);
   const base = { ...header(srv), offset: p.offset, limit: p.limit, count: p.items.length, total: channels.length };
+  if (p.items.length === 0) return base;
   if (!withSubs) return { ...base, names: p.items.map((c) => c.name) };
   return { ...base, channels: p.items.map((c) => channelJson(c, true)) };
 }
@@ -188,10 +222,10 @@ function clientJson(srv: StanServer, id: string, withSubs: boolean) {
 
 export function clientsz(srv: StanServer, query: URLSearchParams) {
   const ctx = srv.context;
-  const withSubs = boolParam(query, 'subs');
+  const withSubs = withSubsParam(query);
   const id = query.get('client');
-  if (id !== null) {
-    if (!ctx.clients.get(id)) throw new BadRequest(`client ${id} not found`);
+  if (id) {
+    if (!ctx.clients.get(id)) throw new NotFound(`Client ${id} not found`);
     return { ...header(srv), ...clientJson(srv, id, withSubs) };
   }
   const ids = [...ctx.clients.all()].map((c) => c.id).sort();

@@ -4,6 +4,12 @@ import type { StanServer } from '../server/server.js';
 import { channelsz, clientsz, serverz, storez } from './endpoints.js';
 
 export class BadRequest extends Error {}
+export class NotFound extends Error {}
+
+/** JSON as Go's encoding/json writes it: two-space indent, and <, >, &, U+2028, U+2029 escaped inside strings. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 type Handler = (srv: StanServer, query: URLSearchParams) => unknown;
 
@@ -80,12 +86,18 @@ export class MonitorServer {
         res.end('server is not serving yet\n');
         return;
       }
-      const body = handler(srv, url.searchParams);
+      const body = goJson(handler(srv, url.searchParams));
+      const callback = url.searchParams.get('callback');
+      if (callback) {
+        res.writeHead(200, { 'Content-Type': 'application/javascript' });
+        res.end(`${callback}(${body})`);
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body, null, 2));
+      res.end(body);
     } catch (err) {
-      if (err instanceof BadRequest) {
-        res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+      if (err instanceof BadRequest || err instanceof NotFound) {
+        res.writeHead(err instanceof NotFound ? 404 : 400, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         res.end(`${err.message}\n`);
         return;
       }

@@ -208,20 +208,30 @@ function codec<T>(name: string, fromWire: (m: Decoded) => T, toWire: (v: T) => o
   };
 }
 
+/**
+ * For messages with no 64-bit fields, the decoded protobufjs instance already has our shape: unset fields read their
+ * defaults from its prototype. Only unset bytes fields need fixing (their default is an empty Array). This saves a copy
+ * per message on the hot paths.
+ */
+function passthrough<T>(name: string, bytesFields: (keyof T & string)[]): Codec<T> {
+  const type = root.lookupType(name);
+  return {
+    encode: (value) => type.encode(value as object).finish(),
+    decode: (input) => {
+      const m = type.decode(input) as unknown as Record<string, unknown>;
+      for (const f of bytesFields) if (!(m[f] instanceof Uint8Array)) m[f] = EMPTY;
+      return m as T;
+    },
+  };
+}
+
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : EMPTY);
 const int = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const bool = (v: unknown): boolean => v === true;
 
 export const pb = {
-  PubMsg: codec<PubMsg>('pb.PubMsg', (m) => ({
-    clientID: str(m.clientID),
-    guid: str(m.guid),
-    subject: str(m.subject),
-    reply: str(m.reply),
-    data: bytes(m.data),
-    connID: bytes(m.connID),
-  })),
+  PubMsg: passthrough<PubMsg>('pb.PubMsg', ['data', 'connID']),
   PubAck: codec<PubAck>('pb.PubAck', (m) => ({ guid: str(m.guid), error: str(m.error) })),
   MsgProto: codec<MsgProto>(
     'pb.MsgProto',
@@ -237,14 +247,7 @@ export const pb = {
     (v) => ({ ...v, timestamp: fromBigInt(v.timestamp) }),
   ),
   Ack: codec<Ack>('pb.Ack', (m) => ({ subject: str(m.subject), sequence: toNumber(m.sequence as Wide) })),
-  ConnectRequest: codec<ConnectRequest>('pb.ConnectRequest', (m) => ({
-    clientID: str(m.clientID),
-    heartbeatInbox: str(m.heartbeatInbox),
-    protocol: int(m.protocol),
-    connID: bytes(m.connID),
-    pingInterval: int(m.pingInterval),
-    pingMaxOut: int(m.pingMaxOut),
-  })),
+  ConnectRequest: passthrough<ConnectRequest>('pb.ConnectRequest', ['connID']),
   ConnectResponse: codec<ConnectResponse>('pb.ConnectResponse', (m) => ({
     pubPrefix: str(m.pubPrefix),
     subRequests: str(m.subRequests),
@@ -258,7 +261,7 @@ export const pb = {
     protocol: int(m.protocol),
     publicKey: str(m.publicKey),
   })),
-  Ping: codec<Ping>('pb.Ping', (m) => ({ connID: bytes(m.connID) })),
+  Ping: passthrough<Ping>('pb.Ping', ['connID']),
   PingResponse: codec<PingResponse>('pb.PingResponse', (m) => ({ error: str(m.error) })),
   SubscriptionRequest: codec<SubscriptionRequest>(
     'pb.SubscriptionRequest',
@@ -280,13 +283,8 @@ export const pb = {
     ackInbox: str(m.ackInbox),
     error: str(m.error),
   })),
-  UnsubscribeRequest: codec<UnsubscribeRequest>('pb.UnsubscribeRequest', (m) => ({
-    clientID: str(m.clientID),
-    subject: str(m.subject),
-    inbox: str(m.inbox),
-    durableName: str(m.durableName),
-  })),
-  CloseRequest: codec<CloseRequest>('pb.CloseRequest', (m) => ({ clientID: str(m.clientID) })),
+  UnsubscribeRequest: passthrough<UnsubscribeRequest>('pb.UnsubscribeRequest', []),
+  CloseRequest: passthrough<CloseRequest>('pb.CloseRequest', []),
   CloseResponse: codec<CloseResponse>('pb.CloseResponse', (m) => ({ error: str(m.error) })),
 };
 
@@ -346,14 +344,14 @@ function varintSize(v: number): number {
   return n;
 }
 
+/** 2^7, 2^14, ... 2^63: a value below VARINT_LIMITS[i] takes i + 1 bytes. */
+const VARINT_LIMITS = Array.from({ length: 9 }, (_, i) => 1n << BigInt(7 * (i + 1)));
+
 function varintSize64(v: bigint): number {
   if (v < 0n) return 10;
-  let n = 1;
-  while (v >= 128n) {
-    v >>= 7n;
-    n++;
-  }
-  return n;
+  // Timestamps are the usual input: start from the top, where current Unix nanoseconds (9 bytes) sit.
+  for (let i = 8; i >= 0; i--) if (v >= VARINT_LIMITS[i]!) return i + 2;
+  return 1;
 }
 
 function lenFieldSize(len: number): number {

@@ -1,8 +1,17 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { type Managed, startProcess } from './process.js';
 
-export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+/** The project root, whether this file runs from test/ (tsx) or from dist/test/ (compiled). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+export const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
 
 export interface StanProcess {
   proc: Managed;
@@ -14,9 +23,9 @@ export interface StanProcess {
 }
 
 /** Runs the real server process (built into dist/) against a NATS server, and waits until it serves. */
-export async function startStanServer(natsUrl: string, args: string[] = [], clusterId = 'test-cluster'): Promise<StanProcess> {
+export async function startStanServer(natsUrl: string, args: string[] = [], clusterId = 'test-cluster', nodeArgs: string[] = []): Promise<StanProcess> {
   const monitorPort = await freePort();
-  const proc = startProcess(process.execPath, [MAIN, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
+  const proc = startProcess(process.execPath, [...nodeArgs, MAIN, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
   await proc.waitFor(/Streaming Server is ready/);
   return {
     proc,
