@@ -30,6 +30,8 @@ export class ChannelState {
   readonly durables = new Map<string, Subscription>();
   readonly queues = new Map<string, QueueGroup>();
   lastActivity = Date.now();
+  /** Set while max_inactivity deletes the channel: publishes and subscriptions are refused meanwhile. */
+  deleting = false;
   private readonly recent = new RecentMessages(RECENT_MESSAGES);
 
   constructor(

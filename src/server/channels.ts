@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../stores/store.js';
 import { ChannelState } from './channel.js';
-import { caseConflict } from './errors.js';
+import { ProtocolError, RequestError, caseConflict } from './errors.js';
 
 /** The server's channels, created on first use; names are unique regardless of case, as in the Go server. */
 export class ChannelManager {
@@ -37,7 +37,7 @@ export class ChannelManager {
   /** The channel, creating it in the store first if needed; concurrent callers share one creation. */
   getOrCreate(name: string): ChannelState | Promise<ChannelState> {
     const existing = this.byName.get(name);
-    if (existing) return existing;
+    if (existing) return existing.deleting ? Promise.reject(new RequestError(ProtocolError.channelBeingDeleted)) : existing;
     const pending = this.creating.get(name);
     if (pending) return pending;
     const other = this.byLowerName.get(name.toLowerCase());

@@ -10,6 +10,7 @@ import { ConnectionManager } from './connections.js';
 import type { ServerContext } from './context.js';
 import { Counters } from './counters.js';
 import { Delivery } from './delivery.js';
+import { InactivityReaper } from './inactivity.js';
 import { PublishPipeline } from './publish.js';
 import { rebuildFromStore } from './recovery.js';
 import { SubscriptionManager } from './subscriptions.js';
@@ -66,6 +67,7 @@ export class StanServer {
   private publish!: PublishPipeline;
   private subscriptions!: SubscriptionManager;
   private connections!: ConnectionManager;
+  private reaper!: InactivityReaper;
   private readonly natsSubs: NatsSub[] = [];
   private control: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -100,7 +102,9 @@ export class StanServer {
     this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, info, clients, channels, counters: new Counters() };
     this.delivery = new Delivery(this.ctx);
     this.publish = new PublishPipeline(this.ctx, this.delivery);
-    this.subscriptions = new SubscriptionManager(this.ctx, this.delivery);
+    this.reaper = new InactivityReaper(this.ctx, (work) => this.serializeAfterPublishes(work));
+    channels.onCreated = (channel) => this.reaper.watch(channel);
+    this.subscriptions = new SubscriptionManager(this.ctx, this.delivery, this.reaper);
     this.connections = new ConnectionManager(this.ctx, this.subscriptions, this.delivery, (work) => this.serialize(work));
     const online = recovered ? await rebuildFromStore(this.ctx, recovered) : [];
     await this.ensureStandalone(nc, info);
@@ -109,7 +113,10 @@ export class StanServer {
     await nc.flush();
     for (const client of clients.all()) this.connections.startHeartbeats(client);
     for (const sub of online) if (sub.pending.size > 0) this.delivery.armRedelivery(sub, 1);
-    for (const channel of channels.all()) this.delivery.onNewMessages(channel);
+    for (const channel of channels.all()) {
+      this.delivery.onNewMessages(channel);
+      this.reaper.watch(channel);
+    }
     this.log.info(
       { clusterId: info.ClusterID, store: this.store.type, clients: clients.size, channels: channels.size, discovery: info.Discovery },
       'Streaming Server is ready',
@@ -197,6 +204,7 @@ export class StanServer {
       await this.publish.stop();
       await this.control;
       this.connections.stopHeartbeats();
+      this.reaper.stop();
       for (const channel of this.ctx.channels.all()) {
         for (const sub of channel.subs) {
           this.delivery.stopRedelivery(sub);

@@ -8,6 +8,7 @@ import type { ServerContext } from './context.js';
 import type { Delivery } from './delivery.js';
 import { ProtocolError, RequestError } from './errors.js';
 import { QueueGroup } from './queue-group.js';
+import type { InactivityReaper } from './inactivity.js';
 import { isValidChannelName } from './subjects.js';
 import { Subscription } from './subscription.js';
 
@@ -19,6 +20,7 @@ export class SubscriptionManager {
   constructor(
     private readonly ctx: ServerContext,
     private readonly delivery: Delivery,
+    private readonly reaper: InactivityReaper,
   ) {}
 
   /** Handles a SubscriptionRequest and answers it; the new subscription gets messages only after the answer. */
@@ -38,11 +40,15 @@ export class SubscriptionManager {
     }
     const client = this.ctx.clients.get(req.clientID)!;
     let result: { sub: Subscription; resumed: boolean };
+    let channel: ChannelState | undefined;
     try {
       const found = this.ctx.channels.getOrCreate(req.subject);
-      const channel = found instanceof Promise ? await found : found;
+      channel = found instanceof Promise ? await found : found;
+      this.reaper.cancel(channel);
+      channel.lastActivity = Date.now();
       result = await this.attach(req, client, channel);
     } catch (err) {
+      if (channel) this.reaper.watch(channel);
       const message = (err as Error).message;
       this.ctx.log.debug({ clientId: req.clientID, channel: req.subject, error: message }, 'subscription refused');
       this.respond(reply, message);
@@ -272,6 +278,10 @@ export class SubscriptionManager {
       await subs.deleteSub(sub.id);
     }
     await subs.flush();
+    if (!channel.hasActiveSubs()) {
+      channel.lastActivity = Date.now();
+      this.reaper.watch(channel);
+    }
   }
 
   /** A leaving member's unacked messages go round robin to the members left, to be redelivered shortly. */
