@@ -370,3 +370,18 @@ export function msgProtoSize(m: MsgProto): number {
   if (m.redeliveryCount) n += 1 + varintSize(m.redeliveryCount);
   return n;
 }
+
+const storedEncodings = new WeakMap<MsgProto, Uint8Array>();
+
+/**
+ * The encoding of a stored message as first delivered (not redelivered): computed once, then shared by every
+ * subscriber it goes to and by a store that writes it.
+ */
+export function encodeStoredMsg(m: MsgProto): Uint8Array {
+  let bytes = storedEncodings.get(m);
+  if (!bytes) {
+    bytes = pb.MsgProto.encode(m);
+    storedEncodings.set(m, bytes);
+  }
+  return bytes;
+}

@@ -1,5 +1,5 @@
 import type { MsgProto } from '../proto/codec.js';
-import { pb } from '../proto/codec.js';
+import { encodeStoredMsg, pb } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
 import type { ServerContext } from './context.js';
 import type { QueueGroup } from './queue-group.js';
@@ -25,10 +25,8 @@ export class Delivery {
 
   /** Sends available messages after the target's last sent one while it has room; reads from the store if needed. */
   pump(target: Target): void {
-    if (target.pumping) {
-      target.pumpAgain = true;
-      return;
-    }
+    // An asynchronous read is under way; it pumps again when it completes.
+    if (target.pumping) return;
     const isGroup = !('state' in target);
     const channel = isGroup ? (target.members[0]?.channel as ChannelState | undefined) : target.channel;
     if (!channel) return;
@@ -47,8 +45,7 @@ export class Delivery {
         found.then(
           (msg) => {
             target.pumping = false;
-            target.pumpAgain = false;
-            if (target.lastSent < seq) this.deliverOrSkip(target, seq, msg);
+            if (target.lastSent < seq && !this.deliverOrSkip(target, seq, msg)) return;
             this.pump(target);
           },
           (err: unknown) => {
@@ -58,24 +55,25 @@ export class Delivery {
         );
         return;
       }
-      this.deliverOrSkip(target, seq, found);
+      if (!this.deliverOrSkip(target, seq, found)) return;
     }
   }
 
-  private deliverOrSkip(target: Target, seq: number, msg: MsgProto | undefined): void {
+  /** Sends `seq` to the target, or moves past it if it was dropped; false when nobody can take it now. */
+  private deliverOrSkip(target: Target, seq: number, msg: MsgProto | undefined): boolean {
     if (!msg) {
-      // Dropped by limits meanwhile: move past it.
       target.lastSent = seq;
-      return;
+      return true;
     }
     if ('state' in target) {
       this.send(target, msg, false);
-      return;
+      return true;
     }
     const member = target.bestMember();
-    if (!member) return;
+    if (!member || !member.hasRoom()) return false;
     target.lastSent = seq;
     this.send(member, msg, false);
+    return true;
   }
 
   /** Publishes one message to a subscription's inbox and records it as awaiting an ack. */
@@ -89,7 +87,7 @@ export class Delivery {
       sub.redeliveredTotal++;
       this.ctx.counters.redeliveries++;
     }
-    const bytes = pb.MsgProto.encode(redelivered ? { ...msg, redelivered: true, redeliveryCount: count } : msg);
+    const bytes = redelivered ? pb.MsgProto.encode({ ...msg, redelivered: true, redeliveryCount: count }) : encodeStoredMsg(msg);
     this.ctx.nc.publish(sub.state.inbox, bytes);
     const counters = this.ctx.counters;
     counters.outMsgs++;

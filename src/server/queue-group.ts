@@ -10,7 +10,6 @@ export class QueueGroup {
   shadow: Subscription | undefined;
   readonly redeliveries = new Map<number, number>();
   pumping = false;
-  pumpAgain = false;
 
   constructor(
     readonly name: string,

@@ -13,7 +13,6 @@ export class Subscription {
   redeliveryDue = 0;
   /** Set while an asynchronous catch-up is reading the store, so that only one runs at a time. */
   pumping = false;
-  pumpAgain = false;
   /** While a resumed durable's pending messages are being redelivered, new ones wait. */
   holdNew = false;
   /** An offline durable (its client closed) or a durable queue group's shadow: kept, sent nothing. */
