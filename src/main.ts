@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-import { loadOptions, OptionsError } from './config/load.js';
 import { usage } from './config/flags.js';
+import { OptionsError, loadOptions } from './config/load.js';
 import { runServer } from './runner.js';
 import { VERSION } from './version.js';
+
+/** Exit code when the server had to stop serving (lock lost, another active server), so that supervisors restart it. */
+const EXIT_FATAL = 2;
 
 async function main(argv: string[]): Promise<number> {
   let loaded;
@@ -15,17 +18,20 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (loaded.help) {
-    process.stdout.write(`${usage()}\n`);
-    return 0;
-  }
   if (loaded.version) {
     process.stdout.write(`nats-streaming-ts version ${VERSION} (compatible with nats-streaming-server ${VERSION})\n`);
     return 0;
   }
+  if (loaded.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
   let running;
   try {
-    running = await runServer(loaded.options);
+    running = await runServer(loaded.options, {
+      // The server has already stopped acking; leave so that a standby can take over.
+      onFatal: () => setTimeout(() => process.exit(EXIT_FATAL), 50),
+    });
   } catch (err) {
     process.stderr.write(`nats-streaming-server: ${(err as Error).message}\n`);
     return 1;
@@ -33,20 +39,26 @@ async function main(argv: string[]): Promise<number> {
   const { log } = running;
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (signal: string, code: number) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'received signal, stopping');
+      log.info({ signal }, 'stopping');
       running.stop().then(
-        () => resolve(0),
+        () => resolve(code),
         (err: unknown) => {
           log.error({ err }, 'error while stopping');
           resolve(1);
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM', 0));
+    process.on('SIGINT', () => stop('SIGINT', 0));
+    running.ready.catch((err: unknown) => {
+      if (stopping) return;
+      log.error({ err }, 'cannot start');
+      process.stderr.write(`nats-streaming-server: ${(err as Error).message}\n`);
+      stop('start-up failure', 1);
+    });
   });
 }
 

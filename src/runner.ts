@@ -1,22 +1,34 @@
-import { writeFileSync, rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { ServerOptions } from './config/options.js';
-import { createLogger, type Logger } from './log.js';
+import { type Logger, createLogger } from './log.js';
 import { MonitorServer } from './monitor/http.js';
 import { EmbeddedNats, embeddedNatsArgs } from './server/embedded-nats.js';
 import { StanServer } from './server/server.js';
 import { createStore } from './stores/factory.js';
 
-/** A running server with everything around it: the NATS child if any, the monitoring endpoint, the pid file. */
+/** A server with everything around it: the NATS child if any, the monitoring endpoint, the pid file. */
 export interface RunningServer {
   server: StanServer;
   monitorPort: number | undefined;
   natsUrl: string;
   log: Logger;
+  /** Resolves once the server serves clients (for an FT standby: once it became active); rejects if it cannot start. */
+  ready: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts the server described by the options, as the command line does. */
-export async function runServer(opts: ServerOptions, log: Logger = createLogger({ debug: opts.streamingDebug, trace: opts.streamingTrace, file: opts.logFile, time: opts.logTime })): Promise<RunningServer> {
+export interface RunHooks {
+  log?: Logger;
+  /** What to do when the server must stop serving at once (store lock lost); the CLI exits non-zero. */
+  onFatal?: (err: Error) => void;
+}
+
+/**
+ * Starts the server described by the options, as the command line does. Returns once the NATS server and the
+ * monitoring endpoint are up; `ready` tells when clients are served.
+ */
+export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Promise<RunningServer> {
+  const log = hooks.log ?? createLogger({ debug: opts.streamingDebug, trace: opts.streamingTrace, file: opts.logFile, time: opts.logTime });
   if (opts.ftGroup && opts.storeType === 'MEMORY') throw new Error('ft: only FILE or SQL stores supported in FT mode');
   let nats: EmbeddedNats | undefined;
   let natsUrl = opts.natsServerUrl;
@@ -27,34 +39,30 @@ export async function runServer(opts: ServerOptions, log: Logger = createLogger(
     natsUrl = `nats://${host}:${opts.port}`;
     log.info({ url: natsUrl }, 'started nats-server');
   }
-  const store = await createStore(opts, log);
-  const server = new StanServer(opts, store, log);
   let monitor: MonitorServer | undefined;
+  let server: StanServer | undefined;
+  const stopAll = async () => {
+    await server?.shutdown();
+    await monitor?.close();
+    await nats?.stop();
+    if (opts.pidFile) rmSync(opts.pidFile, { force: true });
+  };
   let monitorPort: number | undefined;
   try {
+    const store = await createStore(opts, log);
+    server = new StanServer(opts, store, log);
+    server.onFatal = hooks.onFatal ?? (() => {});
     if (opts.httpPort) {
       monitor = new MonitorServer(() => server, log);
       monitorPort = await monitor.listen(opts.host, opts.httpPort === -1 ? 0 : opts.httpPort);
       log.info({ port: monitorPort }, 'monitoring endpoint listening');
     }
-    await server.start(natsUrl);
     if (opts.pidFile) writeFileSync(opts.pidFile, String(process.pid));
   } catch (err) {
-    await server.shutdown().catch(() => undefined);
-    await monitor?.close();
-    await nats?.stop();
+    await stopAll().catch(() => undefined);
     throw err;
   }
-  return {
-    server,
-    monitorPort,
-    natsUrl,
-    log,
-    async stop() {
-      await server.shutdown();
-      await monitor?.close();
-      await nats?.stop();
-      if (opts.pidFile) rmSync(opts.pidFile, { force: true });
-    },
-  };
+  const ready = server.start(natsUrl);
+  ready.catch(() => undefined);
+  return { server, monitorPort, natsUrl, log, ready, stop: stopAll };
 }

@@ -28,6 +28,7 @@ export class PublishPipeline {
   private scheduled = false;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  private abandoned = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -58,7 +59,15 @@ export class PublishPipeline {
     this.stopped = true;
   }
 
+  /** Drops everything not yet stored and acks nothing more: used when the server must stop serving at once. */
+  abandon(): void {
+    this.stopped = true;
+    this.abandoned = true;
+    this.incoming = [];
+  }
+
   private async process(batch: Incoming[]): Promise<void> {
+    if (this.abandoned) return;
     const stored: Stored[] = [];
     const touched = new Set<ChannelState>();
     for (const item of batch) {
@@ -114,6 +123,7 @@ export class PublishPipeline {
         }
       }),
     );
+    if (this.abandoned) return;
     for (const s of stored) this.sendAck(s.reply, s.guid, failed.get(s.channel));
   }
 

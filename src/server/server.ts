@@ -1,10 +1,12 @@
 import { type ConnectionOptions, type NatsConnection, type Subscription as NatsSub, connect, createInbox } from 'nats';
 import type { ServerOptions } from '../config/options.js';
+import { FtMember } from '../ft/ft.js';
 import type { Logger } from '../log.js';
 import type { ServerInfo } from '../proto/codec.js';
 import { pb } from '../proto/codec.js';
 import type { Store } from '../stores/store.js';
 import { ChannelManager } from './channels.js';
+import { nowNs } from './clock.js';
 import { ClientRegistry } from './client.js';
 import { ConnectionManager } from './connections.js';
 import type { ServerContext } from './context.js';
@@ -71,6 +73,10 @@ export class StanServer {
   private readonly natsSubs: NatsSub[] = [];
   private control: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  private ft: FtMember | undefined;
+  private nc: NatsConnection | undefined;
+  /** Called when the server can no longer serve safely (store lock lost, another active server): the CLI exits. */
+  onFatal: (err: Error) => void = () => {};
 
   constructor(
     readonly opts: ServerOptions,
@@ -85,7 +91,17 @@ export class StanServer {
   /** Connects to NATS, recovers the store and starts serving. */
   async start(natsUrl: string): Promise<void> {
     const nc = await connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`));
+    this.nc = nc;
     this.watchNats(nc);
+    this.store.onFatal = (err) => this.fail(err);
+    if (this.opts.ftGroup) {
+      this.state = 'FT_STANDBY';
+      const subject = `_STAN.ft.${this.opts.clusterId}.${this.opts.ftGroup}`;
+      this.ft = new FtMember(nc, subject, this.serverId, this.store, this.log, (err) => this.fail(err));
+      await this.ft.waitUntilActive();
+      if (this.stopping) return;
+    }
+    const activatedAt = Date.now();
     this.store.setLimits(this.opts.storeLimits);
     const recovered = await this.store.recover();
     let info: ServerInfo;
@@ -116,6 +132,11 @@ export class StanServer {
     for (const channel of channels.all()) {
       this.delivery.onNewMessages(channel);
       this.reaper.watch(channel);
+    }
+    if (this.ft) {
+      this.ft.activate(nowNs());
+      this.state = 'FT_ACTIVE';
+      this.log.info({ recoveryMs: Date.now() - activatedAt }, 'ft: server is active');
     }
     this.log.info(
       { clusterId: info.ClusterID, store: this.store.type, clients: clients.size, channels: channels.size, discovery: info.Discovery },
@@ -190,6 +211,23 @@ export class StanServer {
     })();
   }
 
+  /**
+   * Stops serving at once, without acking anything more: the store lock is gone, or another server is active. What
+   * was acked is stored; what was not is the publisher's to resend.
+   */
+  private fail(err: Error): void {
+    if (this.state === 'FAILED' || this.state === 'SHUTDOWN') return;
+    this.log.fatal({ err }, 'stopping: this server can no longer serve safely');
+    this.state = 'FAILED';
+    this.ft?.stop();
+    for (const s of this.natsSubs) s.unsubscribe();
+    if (this.ctx) {
+      this.publish.abandon();
+      for (const channel of this.ctx.channels.all()) for (const sub of channel.subs) sub.ackSub?.unsubscribe();
+    }
+    this.onFatal(err);
+  }
+
   /** Stops taking work, lets what was received finish, flushes and closes the store, and closes the NATS connection. */
   shutdown(): Promise<void> {
     this.stopping ??= this.doShutdown();
@@ -199,6 +237,7 @@ export class StanServer {
   private async doShutdown(): Promise<void> {
     this.log.info('Shutting down.');
     this.state = 'SHUTDOWN';
+    this.ft?.stop();
     if (this.ctx) {
       for (const s of this.natsSubs) s.unsubscribe();
       await this.publish.stop();
@@ -214,6 +253,7 @@ export class StanServer {
       }
     }
     await this.store.close();
-    if (this.ctx) await this.ctx.nc.drain().catch(() => this.ctx.nc.close());
+    const nc = this.nc;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
 }
