@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyConfigFiles } from './conffile.js';
 import { FlagError, applyFlags, parseArgs } from './flags.js';
+import { ConfError } from './natsconf.js';
 import { type ServerOptions, defaultOptions } from './options.js';
 
 export class OptionsError extends Error {
@@ -16,8 +21,11 @@ export interface LoadedOptions {
   version: boolean;
 }
 
-/** Options from the command line over the defaults. */
-export function loadOptions(argv: string[]): LoadedOptions {
+/**
+ * Options as the Go server builds them: the defaults, then the config files (-sc for streaming, -c for NATS, either
+ * one for both when it is alone), then the command-line flags, which win.
+ */
+export function loadOptions(argv: string[], env: Record<string, string | undefined> = process.env): LoadedOptions {
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -26,8 +34,17 @@ export function loadOptions(argv: string[]): LoadedOptions {
     throw err;
   }
   const options = defaultOptions();
+  if (parsed.help || parsed.version) {
+    // As in Go, -h and -v act before the config files are read and before any value is checked.
+    return { options, help: parsed.help, version: parsed.version };
+  }
   if (parsed.configFile || parsed.stanConfigFile) {
-    throw new OptionsError('configuration files (-c, -sc) are not supported yet; pass the settings as flags');
+    try {
+      applyConfigFiles(options, { stanConfigFile: parsed.stanConfigFile, natsConfigFile: parsed.configFile }, env);
+    } catch (err) {
+      if (err instanceof ConfError) throw new OptionsError(err.message);
+      throw err;
+    }
   }
   try {
     applyFlags(options, parsed);
@@ -36,6 +53,10 @@ export function loadOptions(argv: string[]): LoadedOptions {
     throw err;
   }
   validate(options);
+  if (options.natsServerConfig && !options.natsServerUrl) {
+    // The nats-server child reads the NATS part of the config file; its own flags (the passthrough ones) still win.
+    options.natsChildArgs.unshift(`-c=${writeNatsChildConfig(options.natsServerConfig)}`);
+  }
   return { options, help: parsed.help, version: parsed.version };
 }
 
@@ -53,4 +74,20 @@ function validate(o: ServerOptions): void {
   if (o.hbInterval <= 0 || o.hbTimeout <= 0) throw new OptionsError('heartbeat interval and timeout must be positive');
   if (o.hbFailCount < 0) throw new OptionsError('heartbeat fail count cannot be negative');
   if (o.storeType === 'FILE' && !o.dir) throw new OptionsError('for FILE store type, --dir is required');
+}
+
+const childConfigDirs: string[] = [];
+
+/** Writes the NATS server config for the nats-server child to a private temporary file, removed when the process exits. */
+function writeNatsChildConfig(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-streaming-ts-'));
+  const file = join(dir, 'nats-server.conf');
+  writeFileSync(file, text, { mode: 0o600 });
+  if (childConfigDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of childConfigDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  childConfigDirs.push(dir);
+  return file;
 }

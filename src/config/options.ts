@@ -54,6 +54,54 @@ export function defaultFileStoreOptions(): FileStoreOptions {
   };
 }
 
+/** Streaming clustering (the config file's cluster block and the --cluster_* flags). Durations in ms; 0 means the Raft default. */
+export interface ClusteringOptions {
+  clustered: boolean;
+  nodeId: string;
+  bootstrap: boolean;
+  peers: string[];
+  raftLogPath: string;
+  logCacheSize: number;
+  logSnapshots: number;
+  trailingLogs: number;
+  sync: boolean;
+  proceedOnRestoreFailure: boolean;
+  allowAddRemoveNode: boolean;
+  raftLogging: boolean;
+  raftHeartbeatTimeout: number;
+  raftElectionTimeout: number;
+  raftLeaseTimeout: number;
+  raftCommitTimeout: number;
+  boltFreeListSync: boolean;
+  boltFreeListMap: boolean;
+  nodesConnections: boolean;
+}
+
+export function defaultClusteringOptions(): ClusteringOptions {
+  return {
+    clustered: false,
+    nodeId: '',
+    bootstrap: false,
+    peers: [],
+    raftLogPath: '',
+    // The Go command line registers these defaults (GetDefaultOptions leaves them at 0).
+    logCacheSize: 512,
+    logSnapshots: 2,
+    trailingLogs: 10240,
+    sync: false,
+    proceedOnRestoreFailure: false,
+    allowAddRemoveNode: false,
+    raftLogging: false,
+    raftHeartbeatTimeout: 0,
+    raftElectionTimeout: 0,
+    raftLeaseTimeout: 0,
+    raftCommitTimeout: 0,
+    boltFreeListSync: false,
+    boltFreeListMap: false,
+    nodesConnections: false,
+  };
+}
+
 /** Everything the server needs to run, with the Go server's defaults. Durations are milliseconds. */
 export interface ServerOptions {
   clusterId: string;
@@ -95,8 +143,36 @@ export interface ServerOptions {
   encrypt: boolean;
   encryptionCipher: string;
   encryptionKey: string;
+  /** Whether /metrics has per-subscription series (they can be many). */
+  subscriptionMetrics: boolean;
   /** NATS server flags passed through to the nats-server child when there is no -ns. */
   natsChildArgs: string[];
+  /** Go's Partitioning: each server of a group handles only the channels listed in its store limits. */
+  partitioning: boolean;
+  syslogName: string;
+  /** TLS to the NATS server: the expected server name, and whether to skip verifying its certificate. */
+  tlsServerName: string;
+  tlsSkipVerify: boolean;
+  /**
+   * Credentials the streaming server connects to NATS with when the NATS server options (natsUser, natsPass,
+   * natsToken: -user/-pass/-auth or the NATS authorization block) do not give them: Go's Username, Password, Token,
+   * NKeySeedFile and NATSCredentials (config file keys username, password, token, nkey_seed_file, credentials).
+   */
+  username: string;
+  password: string;
+  token: string;
+  nkeySeedFile: string;
+  natsCredentials: string;
+  clustering: ClusteringOptions;
+  /** Monitoring host from the NATS config `http: host:port` (empty: the client host) and the HTTPS monitoring port. */
+  httpHost: string;
+  httpsPort: number;
+  /**
+   * The NATS server part of the config file (-c, or -sc alone), in NATS config syntax, for the nats-server child:
+   * everything except what this process handles itself (listen/host/port, monitoring, log and pid files). Empty when
+   * there is none.
+   */
+  natsServerConfig: string;
 }
 
 export function defaultOptions(): ServerOptions {
@@ -137,6 +213,20 @@ export function defaultOptions(): ServerOptions {
     encrypt: false,
     encryptionCipher: '',
     encryptionKey: '',
+    subscriptionMetrics: true,
     natsChildArgs: [],
+    partitioning: false,
+    syslogName: '',
+    tlsServerName: '',
+    tlsSkipVerify: false,
+    username: '',
+    password: '',
+    token: '',
+    nkeySeedFile: '',
+    natsCredentials: '',
+    clustering: defaultClusteringOptions(),
+    httpHost: '',
+    httpsPort: 0,
+    natsServerConfig: '',
   };
 }

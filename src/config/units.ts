@@ -26,13 +26,18 @@ export function parseDuration(text: string): number {
   return m[1] === '-' ? -total : total;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const SIZE_POWERS: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4, p: 5, e: 6 };
 
-/** A byte size: a whole number, optionally followed by K, KB, M, MB, G, GB, T or TB (powers of 1024, any case). */
+/**
+ * A byte size as the Go server reads it (through the NATS config syntax): a whole number, optionally followed by
+ * k, m, g, t, p or e, which are powers of 1000, or the same letter followed by b, i or ib (any case), powers of 1024.
+ */
 export function parseSize(text: string): number {
-  const m = /^\s*(-?\d+)\s*([kmgt]?)b?\s*$/i.exec(text);
+  const m = /^\s*(-?\d+)\s*(?:([kmgtpe])(b|i|ib)?)?\s*$/i.exec(text);
   if (!m) throw new ValueError(`invalid size "${text}"`);
-  return Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  const power = SIZE_POWERS[(m[2] ?? '').toLowerCase()]!;
+  const base = m[3] ? 1024 : 1000;
+  return Number(m[1]) * base ** power;
 }
 
 /** A whole number. */

@@ -19,15 +19,18 @@ describe('Go durations', () => {
 });
 
 describe('sizes', () => {
-  it('reads plain numbers and K/M/G/T suffixes', () => {
+  it('reads plain numbers, decimal letters and binary letters as the Go server does', () => {
     assert.equal(parseSize('1024'), 1024);
     assert.equal(parseSize('512KB'), 512 * 1024);
     assert.equal(parseSize('1MB'), 1024 * 1024);
     assert.equal(parseSize('2gb'), 2 * 1024 ** 3);
-    assert.equal(parseSize('3K'), 3 * 1024);
+    assert.equal(parseSize('1Ki'), 1024);
+    assert.equal(parseSize('1MiB'), 1024 * 1024);
+    assert.equal(parseSize('3K'), 3000);
+    assert.equal(parseSize('1m'), 1_000_000);
   });
   it('refuses garbage', () => {
-    for (const bad of ['', 'MB', '1.5MB', '1XB', 'abc']) assert.throws(() => parseSize(bad), /invalid size/, bad);
+    for (const bad of ['', 'MB', '1.5MB', '1XB', '1kbb', 'abc']) assert.throws(() => parseSize(bad), /invalid size/, bad);
   });
 });
 
