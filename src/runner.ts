@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import type { ServerOptions } from './config/options.js';
 import { type Logger, createLogger } from './log.js';
 import { MonitorServer } from './monitor/http.js';
+import { createMetrics } from './monitor/metrics.js';
 import { EmbeddedNats, embeddedNatsArgs } from './server/embedded-nats.js';
 import { StanServer } from './server/server.js';
 import { createStore } from './stores/factory.js';
@@ -30,6 +31,7 @@ export interface RunHooks {
 export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Promise<RunningServer> {
   const log = hooks.log ?? createLogger({ debug: opts.streamingDebug, trace: opts.streamingTrace, file: opts.logFile, time: opts.logTime });
   if (opts.ftGroup && opts.storeType === 'MEMORY') throw new Error('ft: only FILE or SQL stores supported in FT mode');
+  if (opts.clustering.clustered) throw new Error('clustering (RAFT) is not supported by this server; use an FT group (--ft_group) for high availability');
   let nats: EmbeddedNats | undefined;
   let natsUrl = opts.natsServerUrl;
   if (!natsUrl) {
@@ -54,7 +56,14 @@ export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Prom
     server.onFatal = hooks.onFatal ?? (() => {});
     if (opts.httpPort) {
       monitor = new MonitorServer(() => server, log);
-      monitorPort = await monitor.listen(opts.host, opts.httpPort === -1 ? 0 : opts.httpPort);
+      const metrics = createMetrics(() => server, { perSubscription: opts.subscriptionMetrics });
+      server.counters.onStoreFlush = (seconds) => metrics.storeFlush.observe(seconds);
+      monitor.extra.set('/metrics', async (_req, res) => {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+        res.end(body);
+      });
+      monitorPort = await monitor.listen(opts.httpHost || opts.host, opts.httpPort === -1 ? 0 : opts.httpPort);
       log.info({ port: monitorPort }, 'monitoring endpoint listening');
     }
     if (opts.pidFile) writeFileSync(opts.pidFile, String(process.pid));

@@ -61,22 +61,9 @@ function header(srv: StanServer) {
   return { cluster_id: srv.opts.clusterId, server_id: srv.serverId, now: formatTime(nowNs()) };
 }
 
-function totals(srv: StanServer): { msgs: number; bytes: number; subs: number } {
-  let msgs = 0;
-  let bytes = 0;
-  let subs = 0;
-  for (const channel of srv.context.channels.all()) {
-    const st = channel.store.msgs.state();
-    msgs += st.msgs;
-    bytes += st.bytes;
-    subs += channel.subs.size;
-  }
-  return { msgs, bytes, subs };
-}
-
 export function serverz(srv: StanServer) {
   const ctx = srv.context;
-  const t = totals(srv);
+  const t = srv.totals();
   const { counters } = ctx;
   return {
     cluster_id: srv.opts.clusterId,
@@ -88,7 +75,7 @@ export function serverz(srv: StanServer) {
     start_time: formatTime(BigInt(srv.startTime.getTime()) * 1_000_000n),
     uptime: formatUptime(Date.now() - srv.startTime.getTime()),
     clients: ctx.clients.size,
-    subscriptions: t.subs,
+    subscriptions: srv.subscriptionCount(),
     channels: ctx.channels.size,
     total_msgs: t.msgs,
     total_bytes: t.bytes,
@@ -112,7 +99,7 @@ function limitsJson(l: ChannelLimits) {
 
 export function storez(srv: StanServer) {
   const limits = srv.opts.storeLimits;
-  const t = totals(srv);
+  const t = srv.totals();
   const perChannel: Record<string, ReturnType<typeof limitsJson>> = {};
   for (const name of [...limits.perChannel.keys()].sort()) perChannel[name] = limitsJson(srv.store.getChannelLimits(name));
   return {

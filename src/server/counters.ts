@@ -8,4 +8,6 @@ export class Counters {
   deliveries = 0;
   redeliveries = 0;
   acks = 0;
+  /** Observes how long each batch of publishes took to become durable, for the store latency histogram. */
+  onStoreFlush: (seconds: number) => void = () => {};
 }

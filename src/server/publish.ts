@@ -114,7 +114,9 @@ export class PublishPipeline {
     await Promise.all(
       [...touched].map(async (channel) => {
         try {
+          const started = performance.now();
           await channel.store.msgs.flush();
+          this.ctx.counters.onStoreFlush((performance.now() - started) / 1000);
           channel.storedSeq = channel.lastSeq;
           this.delivery.onNewMessages(channel);
         } catch (err) {

@@ -1,4 +1,5 @@
-import { type ConnectionOptions, type NatsConnection, type Subscription as NatsSub, connect, createInbox } from 'nats';
+import { readFileSync } from 'node:fs';
+import { type ConnectionOptions, type NatsConnection, type Subscription as NatsSub, connect, createInbox, credsAuthenticator, nkeyAuthenticator } from 'nats';
 import type { ServerOptions } from '../config/options.js';
 import { FtMember } from '../ft/ft.js';
 import type { Logger } from '../log.js';
@@ -38,6 +39,10 @@ function freshServerInfo(opts: ServerOptions): ServerInfo {
   };
 }
 
+/**
+ * How the server connects to NATS: credentials from the NATS flags, else from the streaming settings (username,
+ * password, token, nkey seed, credentials file), and TLS from the streaming tls settings.
+ */
 export function natsConnectionOptions(opts: ServerOptions, url: string, name: string): ConnectionOptions {
   const co: ConnectionOptions = {
     servers: url,
@@ -46,14 +51,21 @@ export function natsConnectionOptions(opts: ServerOptions, url: string, name: st
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
   };
-  if (opts.natsUser) co.user = opts.natsUser;
-  if (opts.natsPass) co.pass = opts.natsPass;
-  if (opts.natsToken) co.token = opts.natsToken;
+  const user = opts.natsUser || opts.username;
+  const pass = opts.natsPass || opts.password;
+  const token = opts.natsToken || opts.token;
+  if (user) co.user = user;
+  if (pass) co.pass = pass;
+  if (token) co.token = token;
+  if (opts.nkeySeedFile) co.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(opts.nkeySeedFile, 'utf8').trim()));
+  if (opts.natsCredentials) co.authenticator = credsAuthenticator(readFileSync(opts.natsCredentials));
   if (opts.secure || opts.tlsClientCert || opts.tlsClientCa) {
     co.tls = {
       ...(opts.tlsClientCert ? { certFile: opts.tlsClientCert } : {}),
       ...(opts.tlsClientKey ? { keyFile: opts.tlsClientKey } : {}),
       ...(opts.tlsClientCa ? { caFile: opts.tlsClientCa } : {}),
+      ...(opts.tlsServerName ? { servername: opts.tlsServerName } : {}),
+      ...(opts.tlsSkipVerify || (opts.secure && !opts.tlsClientCa) ? { rejectUnauthorized: false } : {}),
     };
   }
   return co;
@@ -64,6 +76,7 @@ export class StanServer {
   state: ServerState = 'STANDALONE';
   readonly startTime = new Date();
   readonly serverId = createInbox().slice('_INBOX.'.length);
+  readonly counters = new Counters();
   private ctx!: ServerContext;
   private delivery!: Delivery;
   private publish!: PublishPipeline;
@@ -75,6 +88,8 @@ export class StanServer {
   private stopping: Promise<void> | undefined;
   private ft: FtMember | undefined;
   private nc: NatsConnection | undefined;
+  /** Seconds from getting the store lock to serving clients, for the last activation. */
+  activationSeconds = 0;
   /** Called when the server can no longer serve safely (store lock lost, another active server): the CLI exits. */
   onFatal: (err: Error) => void = () => {};
 
@@ -115,7 +130,7 @@ export class StanServer {
     }
     const clients = new ClientRegistry();
     const channels = new ChannelManager(this.store, this.log);
-    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, info, clients, channels, counters: new Counters() };
+    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, info, clients, channels, counters: this.counters };
     this.delivery = new Delivery(this.ctx);
     this.publish = new PublishPipeline(this.ctx, this.delivery);
     this.reaper = new InactivityReaper(this.ctx, (work) => this.serializeAfterPublishes(work));
@@ -133,6 +148,7 @@ export class StanServer {
       this.delivery.onNewMessages(channel);
       this.reaper.watch(channel);
     }
+    this.activationSeconds = (Date.now() - activatedAt) / 1000;
     if (this.ft) {
       this.ft.activate(nowNs());
       this.state = 'FT_ACTIVE';
@@ -142,6 +158,30 @@ export class StanServer {
       { clusterId: info.ClusterID, store: this.store.type, clients: clients.size, channels: channels.size, discovery: info.Discovery },
       'Streaming Server is ready',
     );
+  }
+
+  /** Messages and bytes stored over all channels. */
+  totals(): { msgs: number; bytes: number } {
+    let msgs = 0;
+    let bytes = 0;
+    for (const channel of this.ctx.channels.all()) {
+      const st = channel.store.msgs.state();
+      msgs += st.msgs;
+      bytes += st.bytes;
+    }
+    return { msgs, bytes };
+  }
+
+  /** Subscriptions over all channels, offline durables and queue shadows included, as serverz counts them. */
+  subscriptionCount(): number {
+    let n = 0;
+    for (const channel of this.ctx.channels.all()) n += channel.subs.size;
+    return n;
+  }
+
+  lockStatus(): { held: boolean; refreshedAt: number; attempts: number; failures: number } {
+    const lock = this.store.lockState?.() ?? { held: this.state !== 'FT_STANDBY', refreshedAt: 0 };
+    return { ...lock, attempts: this.ft?.lockAttempts ?? 0, failures: this.ft?.lockFailures ?? 0 };
   }
 
   /** Refuses to start next to another server answering on the same discovery subject, as the Go server does. */

@@ -85,4 +85,6 @@ export interface Store {
   close(): Promise<void>;
   /** Called with the reason when the store can no longer guarantee exclusive ownership (lock lost). */
   onFatal?: (err: Error) => void;
+  /** Whether this store holds its exclusive lock and when it last confirmed it (ms since epoch), for metrics. */
+  lockState?(): { held: boolean; refreshedAt: number };
 }
