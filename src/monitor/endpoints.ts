@@ -118,7 +118,7 @@ export function storez(srv: StanServer) {
 function subJson(sub: Subscription) {
   const s = sub.state;
   return {
-    client_id: s.clientID,
+    client_id: s.clientID || sub.savedClientId,
     inbox: s.inbox,
     ack_inbox: s.ackInbox,
     ...(s.durableName ? { durable_name: s.durableName } : {}),

@@ -200,11 +200,49 @@ interface Codec<T> {
   decode(bytes: Uint8Array): T;
 }
 
+/** The wire type each field of a message must arrive with. */
+function expectedWireTypes(type: protobuf.Type): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    const basic = (protobuf.types.basic as Record<string, number | undefined>)[field.type];
+    const wire = field.resolvedType instanceof protobuf.Enum ? 0 : (basic ?? 2);
+    out.set(field.id, field.repeated && wire !== 2 ? [wire, 2] : [wire]);
+  }
+  return out;
+}
+
+/**
+ * Refuses a known field sent with the wrong wire type, and field number 0, as the Go server's decoder does;
+ * protobufjs alone would skip such a field and hand over a half-empty message.
+ */
+function checkWireTypes(bytes: Uint8Array, expected: Map<number, number[]>): void {
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const id = tag >>> 3;
+    const wire = tag & 7;
+    if (id === 0) throw new Error('illegal tag 0');
+    const allowed = expected.get(id);
+    if (allowed && !allowed.includes(wire)) throw new Error(`wrong wire type ${wire} for field ${id}`);
+    reader.skipType(wire);
+  }
+}
+
+function strictDecoder(type: protobuf.Type): (bytes: Uint8Array) => Decoded {
+  const expected = expectedWireTypes(type);
+  return (bytes) => {
+    checkWireTypes(bytes, expected);
+    return type.decode(bytes) as unknown as Decoded;
+  };
+}
+
 function codec<T>(name: string, fromWire: (m: Decoded) => T, toWire: (v: T) => object = (v) => v as object): Codec<T> {
   const type = root.lookupType(name);
+  const decode = strictDecoder(type);
   return {
     encode: (value) => type.encode(toWire(value)).finish(),
-    decode: (bytes) => fromWire(type.decode(bytes) as unknown as Decoded),
+    decode: (bytes) => fromWire(decode(bytes)),
   };
 }
 
@@ -215,10 +253,11 @@ function codec<T>(name: string, fromWire: (m: Decoded) => T, toWire: (v: T) => o
  */
 function passthrough<T>(name: string, bytesFields: (keyof T & string)[]): Codec<T> {
   const type = root.lookupType(name);
+  const decode = strictDecoder(type);
   return {
     encode: (value) => type.encode(value as object).finish(),
     decode: (input) => {
-      const m = type.decode(input) as unknown as Record<string, unknown>;
+      const m = decode(input);
       for (const f of bytesFields) if (!(m[f] instanceof Uint8Array)) m[f] = EMPTY;
       return m as T;
     },

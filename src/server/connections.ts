@@ -6,6 +6,7 @@ import type { Delivery } from './delivery.js';
 import { ProtocolError } from './errors.js';
 import { isValidClientId } from './subjects.js';
 import type { SubscriptionManager } from './subscriptions.js';
+import { timerDelay } from '../timers.js';
 
 /** How long a registered client has to answer on its heartbeat inbox before a new connection may take its ID. */
 const DUPLICATE_CHECK_MS = 500;
@@ -33,28 +34,35 @@ export class ConnectionManager {
     }
     if (req.heartbeatInbox === '') return this.respondConnect(reply, ProtocolError.invalidConnReq);
     if (!isValidClientId(req.clientID)) return this.respondConnect(reply, ProtocolError.invalidClientId);
-    const existing = this.ctx.clients.get(req.clientID);
-    if (existing) {
-      if (this.duplicateChecks.has(req.clientID)) return this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
-      this.duplicateChecks.add(req.clientID);
-      try {
-        if (await this.answersHeartbeat(existing)) {
-          this.ctx.log.debug({ clientId: req.clientID }, 'connect refused: client ID in use by a live client');
-          return this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
+    // A connect that finds the ID taken by the time it is registered goes through the duplicate check again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = this.ctx.clients.get(req.clientID);
+      if (existing) {
+        if (this.duplicateChecks.has(req.clientID)) return this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
+        this.duplicateChecks.add(req.clientID);
+        try {
+          if (await this.answersHeartbeat(existing)) {
+            this.ctx.log.debug({ clientId: req.clientID }, 'connect refused: client ID in use by a live client');
+            return this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
+          }
+          this.ctx.log.debug({ clientId: req.clientID }, 'replacing a client that does not answer heartbeats');
+        } finally {
+          this.duplicateChecks.delete(req.clientID);
         }
-        this.ctx.log.debug({ clientId: req.clientID }, 'replacing a client that does not answer heartbeats');
-        await this.serialize(() => this.register(req, reply, existing));
-      } finally {
-        this.duplicateChecks.delete(req.clientID);
       }
-      return;
+      let registered = false;
+      await this.serialize(async () => {
+        registered = await this.register(req, reply, existing);
+      });
+      if (registered) return;
     }
-    await this.serialize(() => this.register(req, reply, undefined));
+    this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
   }
 
-  private async register(req: ConnectRequest, reply: string, replacing: ClientState | undefined): Promise<void> {
+  /** Registers the client and answers; false (and no answer) when another connection took the ID meanwhile. */
+  private async register(req: ConnectRequest, reply: string, replacing: ClientState | undefined): Promise<boolean> {
     const current = this.ctx.clients.get(req.clientID);
-    if (current && current !== replacing) return this.respondConnect(reply, ProtocolError.clientAlreadyRegistered);
+    if (current && current !== replacing) return false;
     if (current) await this.closeClient(current);
     const info: ClientInfo = {
       ID: req.clientID,
@@ -67,7 +75,8 @@ export class ConnectionManager {
     try {
       await this.ctx.store.addClient(info);
     } catch (err) {
-      return this.respondConnect(reply, (err as Error).message);
+      this.respondConnect(reply, (err as Error).message);
+      return true;
     }
     const client = new ClientState(info);
     this.ctx.clients.add(client);
@@ -86,6 +95,7 @@ export class ConnectionManager {
         : {}),
     };
     if (reply) this.ctx.nc.publish(reply, pb.ConnectResponse.encode(response));
+    return true;
   }
 
   private async answersHeartbeat(client: ClientState): Promise<boolean> {
@@ -149,7 +159,7 @@ export class ConnectionManager {
 
   private scheduleHeartbeat(client: ClientState, delay: number): void {
     clearTimeout(client.hbTimer);
-    client.hbTimer = setTimeout(() => void this.checkHeartbeat(client), delay);
+    client.hbTimer = setTimeout(() => void this.checkHeartbeat(client), timerDelay(delay));
   }
 
   private async checkHeartbeat(client: ClientState): Promise<void> {

@@ -4,6 +4,7 @@ import type { ChannelState } from './channel.js';
 import type { ServerContext } from './context.js';
 import type { QueueGroup } from './queue-group.js';
 import type { Subscription } from './subscription.js';
+import { timerDelay } from '../timers.js';
 
 /** A redelivery due within this window is done now rather than by another timer. */
 const REDELIVERY_LOOKAHEAD_MS = 15;
@@ -88,7 +89,13 @@ export class Delivery {
       this.ctx.counters.redeliveries++;
     }
     const bytes = redelivered ? pb.MsgProto.encode({ ...msg, redelivered: true, redeliveryCount: count }) : encodeStoredMsg(msg);
-    this.ctx.nc.publish(sub.state.inbox, bytes);
+    try {
+      this.ctx.nc.publish(sub.state.inbox, bytes);
+    } catch (err) {
+      // A bad inbox fails this subscription only; the message stays pending like any unacked one.
+      if (!sub.sendFailed) this.ctx.log.error({ err, clientId: sub.clientId, channel: sub.channel.name, inbox: sub.state.inbox }, 'failed sending a message to a subscription');
+      sub.sendFailed = true;
+    }
     const counters = this.ctx.counters;
     counters.outMsgs++;
     counters.outBytes += bytes.length;
@@ -137,7 +144,7 @@ export class Delivery {
       void this.redeliverExpired(sub).catch((err: unknown) =>
         this.ctx.log.error({ err, clientId: sub.clientId, channel: sub.channel.name }, 'redelivery failed'),
       );
-    }, Math.max(1, delay));
+    }, timerDelay(delay));
   }
 
   stopRedelivery(sub: Subscription): void {

@@ -1,5 +1,6 @@
 import type { ChannelState } from './channel.js';
 import type { ServerContext } from './context.js';
+import { timerDelay } from '../timers.js';
 
 /**
  * Deletes channels that had no new message and no online subscription for their max_inactivity. Offline durables do
@@ -37,7 +38,7 @@ export class InactivityReaper {
     const timer = setTimeout(() => {
       this.timers.delete(channel);
       void this.serialize(() => this.check(channel));
-    }, Math.max(1, delay));
+    }, timerDelay(delay));
     timer.unref();
     this.timers.set(channel, timer);
   }

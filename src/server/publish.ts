@@ -1,6 +1,6 @@
 import type { Msg } from 'nats';
 import type { MsgProto, PubMsg } from '../proto/codec.js';
-import { pb } from '../proto/codec.js';
+import { pb, spb } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
 import { nowNs } from './clock.js';
 import type { ServerContext } from './context.js';
@@ -17,6 +17,15 @@ interface Stored {
   reply: string;
   guid: string;
   channel: ChannelState;
+}
+
+function isCtrlMsg(data: Uint8Array): boolean {
+  try {
+    spb.CtrlMsg.decode(data);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -75,9 +84,12 @@ export class PublishPipeline {
       try {
         pm = pb.PubMsg.decode(item.data);
       } catch {
-        this.sendAck(item.reply, '', ProtocolError.invalidPubReq);
+        // Internal control messages may reach the publish subject; the Go server ignores them silently.
+        if (!isCtrlMsg(item.data)) this.sendAck(item.reply, '', ProtocolError.invalidPubReq);
         continue;
       }
+      this.ctx.counters.inMsgs++;
+      this.ctx.counters.inBytes += item.data.length;
       if (pm.guid === '' || !isValidChannelName(pm.subject) || !this.isKnownPublisher(pm)) {
         this.ctx.log.debug({ clientId: pm.clientID, channel: pm.subject }, 'invalid publish request');
         this.sendAck(item.reply, pm.guid, ProtocolError.invalidPubReq);
@@ -104,8 +116,6 @@ export class PublishPipeline {
         this.sendAck(item.reply, pm.guid, (err as Error).message);
         continue;
       }
-      this.ctx.counters.inMsgs++;
-      this.ctx.counters.inBytes += item.data.length;
       this.ctx.counters.publishes++;
       touched.add(channel);
       stored.push({ reply: item.reply, guid: pm.guid, channel });
@@ -117,12 +127,13 @@ export class PublishPipeline {
           const started = performance.now();
           await channel.store.msgs.flush();
           this.ctx.counters.onStoreFlush((performance.now() - started) / 1000);
-          channel.storedSeq = channel.lastSeq;
-          this.delivery.onNewMessages(channel);
         } catch (err) {
           this.ctx.log.error({ err, channel: channel.name }, 'cannot store messages');
           failed.set(channel, (err as Error).message);
+          return;
         }
+        channel.storedSeq = channel.lastSeq;
+        this.delivery.onNewMessages(channel);
       }),
     );
     if (this.abandoned) return;

@@ -1,4 +1,7 @@
-/** A channel name (a publish subject) must be a literal NATS subject: no wildcards, no empty tokens, no spaces. */
+/**
+ * A channel name as the Go server accepts it: not empty, no empty token (no leading, trailing or double '.'), and no
+ * '*', '>' or '/' anywhere. Nothing else is checked: a space is allowed, as in Go.
+ */
 export function isValidChannelName(subject: string): boolean {
   if (subject.length === 0) return false;
   let tokenLen = 0;
@@ -9,14 +12,11 @@ export function isValidChannelName(subject: string): boolean {
       tokenLen = 0;
       continue;
     }
-    if (c === 42 /* * */ || c === 62 /* > */ || c <= 32 || c === 127) return false;
+    if (c === 42 /* * */ || c === 62 /* > */ || c === 47 /* / */) return false;
     tokenLen++;
   }
   return tokenLen > 0;
 }
-
-/** A NATS subject the server may publish to (an inbox): wildcards are not allowed either. */
-export const isValidInbox = isValidChannelName;
 
 /** Client IDs follow the Go server's rule: letters, digits, '-' and '_' only. */
 const CLIENT_ID = /^[A-Za-z0-9_-]+$/;

@@ -20,6 +20,10 @@ export class Subscription {
   /** Set while the owning client misses heartbeats: its messages are not redelivered to it meanwhile. */
   clientUnhealthy = false;
   redeliveredTotal = 0;
+  /** Set once publishing to the inbox failed, so that the failure is logged once. */
+  sendFailed = false;
+  /** The client a durable queue group's shadow last belonged to: the store keeps none, monitoring shows it. */
+  savedClientId = '';
 
   constructor(
     readonly state: SubState,

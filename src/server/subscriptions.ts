@@ -259,6 +259,7 @@ export class SubscriptionManager {
         this.transferPending(sub, group);
       } else if (group.isDurable && !unsubscribe) {
         sub.offline = true;
+        sub.savedClientId = sub.state.clientID;
         sub.state.clientID = '';
         sub.state.lastSent = group.lastSent;
         await subs.updateSub(sub.state);

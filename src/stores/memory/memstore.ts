@@ -3,6 +3,7 @@ import { msgProtoSize } from '../../proto/codec.js';
 import { ErrAlreadyExists, ErrNotFound, ErrTooManyChannels, ErrTooManySubs } from '../errors.js';
 import { type ChannelLimits, type StoreLimits, channelLimitsFor, defaultStoreLimits, isLimited } from '../limits.js';
 import type { Channel, MsgStore, MsgStoreState, RecoveredState, Store, SubStore } from '../store.js';
+import { timerDelay } from '../../timers.js';
 
 interface StoredMsg {
   msg: MsgProto;
@@ -124,7 +125,7 @@ export class MemoryMsgStore implements MsgStore {
     this.ageTimer = setTimeout(() => {
       this.ageTimer = undefined;
       this.expireOld();
-    }, Math.max(0, expiresAtMs - Date.now()));
+    }, timerDelay(expiresAtMs - Date.now()));
     this.ageTimer.unref();
   }
 
