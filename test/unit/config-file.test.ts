@@ -7,10 +7,11 @@ import { applyConfigFiles } from '../../src/config/conffile.js';
 import { OptionsError, loadOptions } from '../../src/config/load.js';
 import { type ServerOptions, defaultOptions } from '../../src/config/options.js';
 import { channelLimitsFor } from '../../src/stores/limits.js';
+import { GO_FIXTURES } from '../helpers/go-fixture.js';
 
 const FIXTURES = resolve('test/fixtures/config');
 const fixture = (name: string): string => join(FIXTURES, name);
-const SHARED_STAN_CONF = '/work/shared/fixtures/go-0.25.6/stan.conf';
+const SHARED_STAN_CONF = join(GO_FIXTURES, 'stan.conf');
 
 const tmp = mkdtempSync(join(tmpdir(), 'config-file-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

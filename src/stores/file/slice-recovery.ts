@@ -1,0 +1,196 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
+import type { Logger } from '../../log.js';
+import { pb } from '../../proto/codec.js';
+import type { Crc32 } from './crc.js';
+import {
+  CorruptFileError,
+  INDEX_RECORD_SIZE,
+  type IndexEntry,
+  MSG_RECORD_OVERHEAD,
+  RECORD_HEADER_SIZE,
+  VERSION_SIZE,
+  checkVersion,
+  decodeIndex,
+  decodeRecordHeader,
+  encodeIndex,
+  versionHeader,
+} from './format.js';
+import { exists, readFully, scanRecords, settleScanEnd, writeFully } from './io.js';
+import { MsgSlice } from './slice.js';
+
+export interface SliceRecoveryOptions {
+  crc: Crc32;
+  doCRC: boolean;
+  truncateUnexpectedEOF: boolean;
+  log: Logger;
+}
+
+const INDEX_CHUNK_ENTRIES = 32 * 1024;
+
+/**
+ * Rebuilds the counters of slice `id` from its files. The index file is trusted when its last entry matches the data
+ * file (as in the Go store); otherwise the index is rebuilt from the data file. Returns undefined for a slice with no
+ * message, which, like the Go store, we leave on disk and ignore.
+ */
+export async function recoverSlice(dir: string, id: number, o: SliceRecoveryOptions): Promise<MsgSlice | undefined> {
+  const slice = new MsgSlice(id, dir, false);
+  const idxExisted = await exists(slice.idxPath);
+  const dat = await open(slice.datPath, 'r+');
+  let idx: FileHandle | undefined;
+  try {
+    const datSize = (await dat.stat()).size;
+    if (datSize === 0) return undefined;
+    const header = Buffer.alloc(VERSION_SIZE);
+    checkVersion(slice.datPath, header.subarray(0, await readFully(dat, header, 0)));
+    idx = await open(slice.idxPath, idxExisted ? 'r+' : 'w+');
+    let fromIndex = false;
+    if (idxExisted) {
+      try {
+        fromIndex = await recoverFromIndex(slice, dat, idx, o);
+      } catch (err) {
+        if (!(err instanceof CorruptFileError)) throw err;
+        o.log.error({ file: slice.idxPath, reason: err.message }, 'file store: bad index file, rebuilding it from the data file');
+        resetCounters(slice);
+      }
+    }
+    if (!fromIndex) {
+      try {
+        await rebuildFromData(slice, dat, idx, o);
+      } catch (err) {
+        // A half-built index would be trusted on the next start; without one, that start rebuilds it again.
+        await idx.close();
+        idx = undefined;
+        await rm(slice.idxPath, { force: true });
+        throw err;
+      }
+    }
+  } finally {
+    await Promise.allSettled([dat.close(), idx?.close()]);
+  }
+  return slice.msgsCount > 0 ? slice : undefined;
+}
+
+function resetCounters(s: MsgSlice): void {
+  s.baseSeq = s.firstSeq = s.lastSeq = s.msgsCount = s.msgsSize = s.written = 0;
+  s.contiguous = true;
+  s.firstWrite = 0n;
+  s.datEnd = s.idxEnd = VERSION_SIZE;
+}
+
+function account(s: MsgSlice, e: IndexEntry): void {
+  if (s.msgsCount === 0) {
+    s.baseSeq = s.firstSeq = e.seq;
+    s.firstWrite = e.timestamp;
+  } else if (e.seq !== s.lastSeq + 1) {
+    s.contiguous = false;
+  }
+  s.lastSeq = e.seq;
+  s.msgsCount++;
+  s.msgsSize += e.size + MSG_RECORD_OVERHEAD;
+}
+
+/** Returns false when the index holds no entry (the data file is then scanned); throws CorruptFileError when it is unusable. */
+async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions): Promise<boolean> {
+  const size = (await idx.stat()).size;
+  if (size === 0) {
+    await writeFully(idx, versionHeader(), 0);
+    return false;
+  }
+  const header = Buffer.alloc(VERSION_SIZE);
+  checkVersion(s.idxPath, header.subarray(0, await readFully(idx, header, 0)));
+  const whole = Math.floor((size - VERSION_SIZE) / INDEX_RECORD_SIZE);
+  const wholeEnd = VERSION_SIZE + whole * INDEX_RECORD_SIZE;
+  let pos = VERSION_SIZE;
+  let last: IndexEntry | undefined;
+  const buf = Buffer.allocUnsafe(Math.min(INDEX_CHUNK_ENTRIES, Math.max(whole, 1)) * INDEX_RECORD_SIZE);
+  scan: while (pos < wholeEnd) {
+    const n = await readFully(idx, buf, pos, Math.min(buf.length, wholeEnd - pos));
+    if (n === 0) break;
+    for (let at = 0; at + INDEX_RECORD_SIZE <= n; at += INDEX_RECORD_SIZE) {
+      const e = decodeIndex(buf, at, o.doCRC ? o.crc : undefined);
+      if (e === 'zero') {
+        o.log.warn({ file: s.idxPath, offset: pos }, 'file store: zero-filled tail removed');
+        await idx.truncate(pos);
+        break scan;
+      }
+      if (e === 'crc') throw new CorruptFileError(s.idxPath, pos, 'corrupted index entry (crc mismatch)');
+      account(s, e);
+      last = e;
+      pos += INDEX_RECORD_SIZE;
+    }
+  }
+  if (pos === wholeEnd && size > wholeEnd) {
+    throw new CorruptFileError(s.idxPath, pos, `unexpected end of file: index entry expected to be ${INDEX_RECORD_SIZE} bytes, only read ${size - pos}`, true);
+  }
+  if (!last) return false;
+  await checkLastMessage(s, dat, last, o);
+  s.idxEnd = pos;
+  s.written = s.msgsCount;
+  s.datEnd = last.offset + RECORD_HEADER_SIZE + last.size;
+  const datSize = (await dat.stat()).size;
+  if (datSize > s.datEnd) {
+    // Records past the last indexed one were never confirmed by a flush (it writes data, then index): drop them so that
+    // the data file stays a clean sequence of records.
+    o.log.warn({ file: s.datPath, offset: s.datEnd, bytes: datSize - s.datEnd }, 'file store: removed unindexed bytes at the end of a data file');
+    await dat.truncate(s.datEnd);
+  }
+  return true;
+}
+
+/** The Go store's consistency check between the two files: the last indexed message must be where the index says. */
+async function checkLastMessage(s: MsgSlice, dat: FileHandle, e: IndexEntry, o: SliceRecoveryOptions): Promise<void> {
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_SIZE + e.size);
+  const n = await readFully(dat, buf, e.offset);
+  const fail = (why: string) => new CorruptFileError(s.datPath, e.offset, `last indexed message (seq ${e.seq}) does not match: ${why}`);
+  if (n < buf.length) throw fail('data file too short');
+  const h = decodeRecordHeader(buf, 0, false);
+  if (h.size !== e.size) throw fail(`record size ${h.size}, index says ${e.size}`);
+  const payload = buf.subarray(RECORD_HEADER_SIZE);
+  if (o.crc(payload) !== h.crc) throw fail('crc mismatch');
+  let seq: number;
+  try {
+    seq = pb.MsgProto.decode(payload).sequence;
+  } catch (err) {
+    throw fail(`cannot decode message: ${(err as Error).message}`);
+  }
+  if (seq !== e.seq) throw fail(`data file has seq ${seq}`);
+}
+
+async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions): Promise<void> {
+  resetCounters(s);
+  await idx.truncate(0);
+  await writeFully(idx, versionHeader(), 0);
+  let idxPos = VERSION_SIZE;
+  let pending = Buffer.allocUnsafe(INDEX_CHUNK_ENTRIES * INDEX_RECORD_SIZE);
+  let used = 0;
+  const flushIndex = async () => {
+    if (used === 0) return;
+    await writeFully(idx, pending.subarray(0, used), idxPos);
+    idxPos += used;
+    used = 0;
+  };
+  const end = await scanRecords(dat, s.datPath, false, o.doCRC ? o.crc : undefined, async (_type, payload, offset) => {
+    let msg;
+    try {
+      msg = pb.MsgProto.decode(payload);
+    } catch (err) {
+      throw new CorruptFileError(s.datPath, offset, `cannot decode message: ${(err as Error).message}`);
+    }
+    const e: IndexEntry = { seq: msg.sequence, offset, timestamp: msg.timestamp, size: payload.length };
+    account(s, e);
+    encodeIndex(e, o.crc, pending, used);
+    used += INDEX_RECORD_SIZE;
+    if (used === pending.length) {
+      await flushIndex();
+      pending = Buffer.allocUnsafe(pending.length);
+    }
+  });
+  const datEnd = await settleScanEnd(end, dat, s.datPath, o.truncateUnexpectedEOF, o.log);
+  await flushIndex();
+  await idx.sync();
+  s.datEnd = datEnd;
+  s.idxEnd = idxPos;
+  s.written = s.msgsCount;
+  if (s.msgsCount > 0) o.log.info({ file: s.idxPath, msgs: s.msgsCount }, 'file store: index rebuilt from the data file');
+}
