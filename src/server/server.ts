@@ -115,6 +115,8 @@ export class StanServer {
       this.ft = new FtMember(nc, subject, this.serverId, this.store, this.log, (err) => this.fail(err));
       await this.ft.waitUntilActive();
       if (this.stopping) return;
+    } else if (this.store.type === 'FILE' && !(await this.store.getExclusiveLock())) {
+      throw new Error('the store directory is in use by another server (run both with --ft_group for an active/standby pair)');
     }
     const activatedAt = Date.now();
     this.store.setLimits(this.opts.storeLimits);

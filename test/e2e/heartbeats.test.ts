@@ -17,21 +17,10 @@ import {
   unique,
   untilAsync,
 } from '../helpers/raw.js';
-import { type Received, type StanConn, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
+import { type Received, killUnderlyingNats, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
 
 const seqs = (got: Received[]) => got.map((m) => m.seq);
-
-/**
- * Closes the NATS connection under a node-nats-streaming client: the server is not told, the client just goes silent.
- * (The NATS client drops its listeners on close, so the streaming client's ping timer is stopped here by hand.)
- */
-function killUnderlyingNats(sc: StanConn): void {
-  clearTimeout(sc.pingTimer);
-  delete sc.pingTimer;
-  sc.nc.close();
-  delete sc.nc;
-}
 
 describe('server to client heartbeats (-hbi 200ms -hbt 100ms -hbf 2)', () => {
   let nats: NatsServer;

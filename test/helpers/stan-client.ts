@@ -81,3 +81,14 @@ export async function until(cond: () => boolean, ms = 10000, what = 'condition')
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Closes the NATS connection under a node-nats-streaming client: the server is not told, the client just goes silent.
+ * (The NATS client drops its listeners on close, so the streaming client's ping timer is stopped here by hand.)
+ */
+export function killUnderlyingNats(sc: StanConn): void {
+  clearTimeout(sc.pingTimer);
+  delete sc.pingTimer;
+  sc.nc.close();
+  delete sc.nc;
+}
