@@ -23,10 +23,17 @@ export interface StanProcess {
 }
 
 /** Runs the real server process (built into dist/) against a NATS server, and waits until it serves. */
-export async function startStanServer(natsUrl: string, args: string[] = [], clusterId = 'test-cluster', nodeArgs: string[] = []): Promise<StanProcess> {
+export async function startStanServer(
+  natsUrl: string,
+  args: string[] = [],
+  clusterId = 'test-cluster',
+  nodeArgs: string[] = [],
+  /** What the log says once the process is up: serving by default; an FT standby says it waits. */
+  readyPattern: RegExp = /Streaming Server is ready/,
+): Promise<StanProcess> {
   const monitorPort = await freePort();
   const proc = startProcess(process.execPath, [...nodeArgs, MAIN, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
-  await proc.waitFor(/Streaming Server is ready/);
+  await proc.waitFor(readyPattern);
   return {
     proc,
     monitorPort,
