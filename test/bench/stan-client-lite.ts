@@ -71,15 +71,26 @@ export class LiteStan {
     });
   }
 
-  /** Subscribes (new messages only) with auto-ack; calls onMsg for each message. */
-  async subscribe(subject: string, maxInFlight: number, onMsg: (seq: number, timestampNs: bigint) => void): Promise<void> {
+  /** Publishes one message and waits for its PubAck; rejects on timeout or an error PubAck. */
+  async publishSync(subject: string, payload: Uint8Array, timeoutMs: number): Promise<void> {
+    const res = await this.nc.request(
+      `${this.pubPrefix}.${subject}`,
+      pb.PubMsg.encode({ clientID: this.clientId, guid: nuid.next(), subject, reply: '', data: payload, connID: new Uint8Array(0) }),
+      { timeout: timeoutMs },
+    );
+    const ack = pb.PubAck.decode(res.data);
+    if (ack.error) throw new Error(ack.error);
+  }
+
+  /** Subscribes (new messages only, or a durable) with auto-ack; calls onMsg for each message. */
+  async subscribe(subject: string, maxInFlight: number, onMsg: (seq: number, timestampNs: bigint, data: Uint8Array) => void, durableName = ''): Promise<void> {
     const inbox = createInbox();
     let ackInbox = '';
     this.nc.subscribe(inbox, {
       callback: (_e, m) => {
         const msg = pb.MsgProto.decode(m.data);
         this.nc.publish(ackInbox, pb.Ack.encode({ subject, sequence: msg.sequence }));
-        onMsg(msg.sequence, msg.timestamp);
+        onMsg(msg.sequence, msg.timestamp, msg.data);
       },
     });
     const res = await this.nc.request(
@@ -91,7 +102,7 @@ export class LiteStan {
         inbox,
         maxInFlight,
         ackWaitInSecs: 30,
-        durableName: '',
+        durableName,
         startPosition: StartPosition.NewOnly,
         startSequence: 0,
         startTimeDelta: 0n,

@@ -1,0 +1,33 @@
+/**
+ * Time from SIGKILL of the FT active server to the first acked publish on the new active, median of several runs.
+ *   npm run bench:failover -- --runs 5
+ */
+import { parseArgs } from 'node:util';
+import { fileStore, runFailover } from './failover.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(values.runs);
+  for (const store of [fileStore()]) {
+    const results = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await runFailover(store);
+      results.push(r);
+      console.log(`${store.name} run ${i + 1}: kill->lock ${r.killToLockMs} ms, kill->ready ${r.killToReadyMs} ms, kill->first ack ${r.killToFirstAckMs} ms, acked ${r.acked}, lost ${r.lost}`);
+    }
+    console.log(
+      `${store.name} median of ${runs}: kill->first ack ${median(results.map((r) => r.killToFirstAckMs))} ms (kill->lock ${median(results.map((r) => r.killToLockMs))} ms), lost ${results.reduce((a, r) => a + r.lost, 0)}`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
