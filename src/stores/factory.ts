@@ -2,7 +2,7 @@ import type { ServerOptions } from '../config/options.js';
 import type { Logger } from '../log.js';
 import { FileStore } from './file/filestore.js';
 import { MemoryStore } from './memory/memstore.js';
-import { ErrNotSupported } from './errors.js';
+import { SqlStore } from './sql/sqlstore.js';
 import type { Store } from './store.js';
 
 /** The store the options ask for. */
@@ -13,6 +13,6 @@ export async function createStore(opts: ServerOptions, log: Logger): Promise<Sto
     case 'FILE':
       return new FileStore(opts.dir, opts.file, log);
     case 'SQL':
-      throw new ErrNotSupported('the SQL store is not available in this version yet');
+      return SqlStore.open(opts.sql, log);
   }
 }
