@@ -24,6 +24,9 @@ function jitter(ms: number): number {
 
 export class FtSteppedDown extends Error {}
 
+/** How recently the store must have confirmed our lock for this server to trust that it still holds it. */
+const LOCK_FRESH_MS = 3000;
+
 /**
  * A fault-tolerance group member: waits in standby until the active server's heartbeats stop and it gets the store's
  * exclusive lock, then heartbeats as the active server. An active that sees an earlier-activated active steps down.
@@ -101,6 +104,13 @@ export class FtMember {
       return;
     }
     if (peer < this.activationNs) {
+      // An earlier active that was frozen and resumed still beats until it notices it lost the store lock; while this
+      // server holds the lock, that one is the impostor and will stop by itself.
+      const lock = this.store.lockState?.();
+      if (lock?.held && Date.now() - lock.refreshedAt < LOCK_FRESH_MS) {
+        this.log.error({ peer: hb.ServerID }, 'ft: an earlier active server is beating again; this server holds the store lock and stays active');
+        return;
+      }
       this.onStepDown(new FtSteppedDown(`ft: serverID "${hb.ServerID}" claims to be active, aborting`));
     } else {
       this.log.error({ peer: hb.ServerID }, 'ft: another server claims to be active; it became active after this one');

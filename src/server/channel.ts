@@ -17,6 +17,9 @@ class RecentMessages {
     const msg = this.ring[seq % this.size];
     return msg && msg.sequence === seq ? msg : undefined;
   }
+  forgetAfter(seq: number, upTo: number): void {
+    for (let s = seq + 1; s <= upTo; s++) if (this.ring[s % this.size]?.sequence === s) this.ring[s % this.size] = undefined;
+  }
 }
 
 const RECENT_MESSAGES = 8192;
@@ -52,6 +55,17 @@ export class ChannelState {
     this.recent.put(msg);
     this.lastSeq = msg.sequence;
     this.lastActivity = Date.now();
+  }
+
+  /**
+   * After a failed flush: the messages the store did not keep are neither delivered nor counted, and their sequences
+   * are assigned again to the next publishes.
+   */
+  rollBack(): void {
+    const kept = this.store.msgs.lastSequence();
+    this.recent.forgetAfter(kept, this.lastSeq);
+    this.lastSeq = kept;
+    this.storedSeq = Math.min(this.storedSeq, kept);
   }
 
   firstSeq(): number {

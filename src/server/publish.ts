@@ -130,6 +130,7 @@ export class PublishPipeline {
         } catch (err) {
           this.ctx.log.error({ err, channel: channel.name }, 'cannot store messages');
           failed.set(channel, (err as Error).message);
+          channel.rollBack();
           return;
         }
         channel.storedSeq = channel.lastSeq;

@@ -22,7 +22,7 @@ import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
 
 const seqs = (got: Received[]) => got.map((m) => m.seq);
 
-describe('server to client heartbeats (-hbi 200ms -hbt 100ms -hbf 2)', () => {
+describe('server to client heartbeats (-hbi 250ms -hbt 750ms -hbf 2)', () => {
   let nats: NatsServer;
   let server: StanProcess;
   let nc: NatsConnection;
@@ -31,7 +31,7 @@ describe('server to client heartbeats (-hbi 200ms -hbt 100ms -hbf 2)', () => {
 
   before(async () => {
     nats = await startNatsServer();
-    server = await startStanServer(nats.url, ['-hbi', '200ms', '-hbt', '100ms', '-hbf', '2'], cid);
+    server = await startStanServer(nats.url, ['-hbi', '250ms', '-hbt', '750ms', '-hbf', '2'], cid);
     nc = await rawNats(nats.url);
   });
   after(async () => {
