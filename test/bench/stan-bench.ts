@@ -3,7 +3,7 @@
  * worker thread with its own NATS connection, against a real nats-server and the real server process.
  *
  * Runs compiled (dist/test/bench), so that worker threads load plain JavaScript:
- *   npm run bench -- --np 1 --ns 1 --n 200000 --ms 128 --runs 5 [--server-args "-st MEMORY"] [--cpu-prof]
+ *   npm run bench -- --np 1 --ns 1 --n 200000 --ms 128 --runs 5 [--server-args="-st FILE --dir /tmp/store"] [--cpu-prof]
  */
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
