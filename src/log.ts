@@ -9,9 +9,20 @@ export interface LogSettings {
   time: boolean;
 }
 
+export interface ServerLog {
+  logger: Logger;
+  /** Reopens the -l file (after logrotate moved it); a no-op on stdout. */
+  reopen(): void;
+}
+
 /** JSON lines on stdout (or the -l file), at info, debug (-SD) or trace (-SV). */
-export function createLogger(settings: LogSettings): Logger {
+export function createServerLog(settings: LogSettings): ServerLog {
   const level = settings.trace ? 'trace' : settings.debug ? 'debug' : 'info';
   const destination = settings.file ? pino.destination({ dest: settings.file, mkdir: true, sync: false }) : pino.destination(1);
-  return pino({ level, base: undefined, timestamp: settings.time ? pino.stdTimeFunctions.isoTime : false }, destination);
+  const logger = pino({ level, base: undefined, timestamp: settings.time ? pino.stdTimeFunctions.isoTime : false }, destination);
+  return { logger, reopen: () => (settings.file ? destination.reopen() : undefined) };
+}
+
+export function createLogger(settings: LogSettings): Logger {
+  return createServerLog(settings).logger;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { usage } from './config/flags.js';
 import { OptionsError, loadOptions } from './config/load.js';
+import { sendSignal } from './config/signal.js';
 import { runServer } from './runner.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +26,15 @@ async function main(argv: string[]): Promise<number> {
   if (loaded.help) {
     process.stdout.write(`${usage()}\n`);
     return 0;
+  }
+  if (loaded.signal) {
+    try {
+      process.stdout.write(`${sendSignal(loaded.signal, loaded.options.pidFile)}\n`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`nats-streaming-server: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   let running;
   try {
@@ -53,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM', 0));
     process.on('SIGINT', () => stop('SIGINT', 0));
+    process.on('SIGUSR1', () => {
+      running.reopenLog();
+      log.info('log file reopened');
+    });
     running.ready.catch((err: unknown) => {
       if (stopping) return;
       log.error({ err }, 'cannot start');

@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import type { ServerOptions } from './config/options.js';
-import { type Logger, createLogger } from './log.js';
+import { type Logger, createServerLog } from './log.js';
 import { MonitorServer } from './monitor/http.js';
 import { createMetrics } from './monitor/metrics.js';
 import { EmbeddedNats, embeddedNatsArgs } from './server/embedded-nats.js';
@@ -13,6 +13,8 @@ export interface RunningServer {
   monitorPort: number | undefined;
   natsUrl: string;
   log: Logger;
+  /** Reopens the log file, for SIGUSR1 after a log rotation. */
+  reopenLog(): void;
   /** Resolves once the server serves clients (for an FT standby: once it became active); rejects if it cannot start. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -29,7 +31,8 @@ export interface RunHooks {
  * monitoring endpoint are up; `ready` tells when clients are served.
  */
 export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Promise<RunningServer> {
-  const log = hooks.log ?? createLogger({ debug: opts.streamingDebug, trace: opts.streamingTrace, file: opts.logFile, time: opts.logTime });
+  const serverLog = hooks.log ? { logger: hooks.log, reopen: () => {} } : createServerLog({ debug: opts.streamingDebug, trace: opts.streamingTrace, file: opts.logFile, time: opts.logTime });
+  const log = serverLog.logger;
   if (opts.ftGroup && opts.storeType === 'MEMORY') throw new Error('ft: only FILE or SQL stores supported in FT mode');
   if (opts.clustering.clustered) throw new Error('clustering (RAFT) is not supported by this server; use an FT group (--ft_group) for high availability');
   let nats: EmbeddedNats | undefined;
@@ -73,5 +76,5 @@ export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Prom
   }
   const ready = server.start(natsUrl);
   ready.catch(() => undefined);
-  return { server, monitorPort, natsUrl, log, ready, stop: stopAll };
+  return { server, monitorPort, natsUrl, log, reopenLog: serverLog.reopen, ready, stop: stopAll };
 }

@@ -19,6 +19,8 @@ export interface LoadedOptions {
   options: ServerOptions;
   help: boolean;
   version: boolean;
+  /** `--signal NAME[=PID]`: send a signal to a running server instead of running one. */
+  signal: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
   const options = defaultOptions();
   if (parsed.help || parsed.version) {
     // As in Go, -h and -v act before the config files are read and before any value is checked.
-    return { options, help: parsed.help, version: parsed.version };
+    return { options, help: parsed.help, version: parsed.version, signal: parsed.signal };
   }
   if (parsed.configFile || parsed.stanConfigFile) {
     try {
@@ -57,7 +59,7 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     // The nats-server child reads the NATS part of the config file; its own flags (the passthrough ones) still win.
     options.natsChildArgs.unshift(`-c=${writeNatsChildConfig(options.natsServerConfig)}`);
   }
-  return { options, help: parsed.help, version: parsed.version };
+  return { options, help: parsed.help, version: parsed.version, signal: parsed.signal };
 }
 
 function validate(o: ServerOptions): void {
