@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -15,9 +16,16 @@ export interface ServerLog {
   reopen(): void;
 }
 
-/** JSON lines on stdout (or the -l file), at info, debug (-SD) or trace (-SV). */
+/**
+ * JSON lines (or the -l file), at info, debug (-SD) or trace (-SV); human-readable lines when stdout is a terminal
+ * and there is no log file.
+ */
 export function createServerLog(settings: LogSettings): ServerLog {
   const level = settings.trace ? 'trace' : settings.debug ? 'debug' : 'info';
+  if (!settings.file && process.stdout.isTTY) {
+    const pretty = pinoPretty({ colorize: true, translateTime: settings.time ? 'SYS:standard' : false, ignore: 'pid,hostname' });
+    return { logger: pino({ level, base: undefined }, pretty), reopen: () => {} };
+  }
   const destination = settings.file ? pino.destination({ dest: settings.file, mkdir: true, sync: false }) : pino.destination(1);
   const logger = pino({ level, base: undefined, timestamp: settings.time ? pino.stdTimeFunctions.isoTime : false }, destination);
   return { logger, reopen: () => (settings.file ? destination.reopen() : undefined) };

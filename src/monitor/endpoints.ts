@@ -5,7 +5,7 @@ import { VERSION } from '../version.js';
 import type { ChannelState } from '../server/channel.js';
 import type { StanServer } from '../server/server.js';
 import type { Subscription } from '../server/subscription.js';
-import { NotFound } from './http.js';
+import { BadRequest, NotFound } from './http.js';
 
 const DEFAULT_LIMIT = 1024;
 const NS_PER_MS = 1_000_000;
@@ -133,10 +133,14 @@ function subJson(sub: Subscription) {
   };
 }
 
-/** A query integer as Go's strconv.Atoi reads it; anything unreadable counts as 0, as in the Go server. */
+/**
+ * A query integer as Go's strconv.Atoi reads it. The Go server silently reads garbage as 0; we answer 400 instead, so
+ * that a typo in a dashboard's URL is seen rather than quietly returning the first page.
+ */
 function intParam(query: URLSearchParams, name: string): number {
   const raw = query.get(name);
-  if (raw === null || !/^[+-]?\d+$/.test(raw)) return 0;
+  if (raw === null || raw === '') return 0;
+  if (!/^[+-]?\d+$/.test(raw)) throw new BadRequest(`invalid value for "${name}": "${raw}" is not an integer`);
   return Number(raw);
 }
 
