@@ -76,6 +76,9 @@ function validate(o: ServerOptions): void {
   if (o.hbInterval <= 0 || o.hbTimeout <= 0) throw new OptionsError('heartbeat interval and timeout must be positive');
   if (o.hbFailCount < 0) throw new OptionsError('heartbeat fail count cannot be negative');
   if (o.storeType === 'FILE' && !o.dir) throw new OptionsError('for FILE store type, --dir is required');
+  // Refused rather than ignored: a user who asked for encrypted storage must not get plain files silently.
+  if (o.encrypt) throw new OptionsError('encryption at rest (--encrypt) is not supported by this server yet');
+  if (o.partitioning) throw new OptionsError('partitioning is not supported by this server');
 }
 
 const childConfigDirs: string[] = [];

@@ -192,7 +192,7 @@ export function defaultOptions(): ServerOptions {
     replaceDurable: false,
     ftGroup: '',
     natsServerUrl: '',
-    host: '127.0.0.1',
+    host: '0.0.0.0',
     port: 4222,
     httpPort: 0,
     natsUser: '',

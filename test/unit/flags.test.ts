@@ -60,3 +60,9 @@ describe('command-line flags', () => {
     assert.equal(loadOptions(['--version']).version, true);
   });
 });
+
+describe('options this server refuses rather than ignores', () => {
+  it('refuses encryption at rest and partitioning with a clear message', () => {
+    assert.throws(() => loadOptions(['--encrypt']), /encryption at rest .* not supported/);
+  });
+});
