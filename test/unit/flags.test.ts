@@ -62,7 +62,7 @@ describe('command-line flags', () => {
 });
 
 describe('options this server refuses rather than ignores', () => {
-  it('refuses encryption at rest and partitioning with a clear message', () => {
+  it('refuses encryption at rest with a clear message', () => {
     assert.throws(() => loadOptions(['--encrypt']), /encryption at rest .* not supported/);
   });
 });

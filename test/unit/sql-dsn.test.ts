@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGoDuration, parseMysqlDsn, parsePostgresDsn } from '../../src/stores/sql/dsn.js';
+import { parseMysqlDsn, parsePostgresDsn } from '../../src/stores/sql/dsn.js';
 import { toPostgres } from '../../src/stores/sql/db.js';
 import { decodeSeqs, encodeSeqs } from '../../src/stores/sql/statements.js';
 
 describe('SQL data source names', () => {
-  it('parses Go durations', () => {
-    assert.equal(parseGoDuration('5s'), 5000);
-    assert.equal(parseGoDuration('1m30s'), 90_000);
-    assert.equal(parseGoDuration('250ms'), 250);
-    assert.equal(parseGoDuration('1.5h'), 5_400_000);
-    assert.equal(parseGoDuration('0'), 0);
-    assert.equal(parseGoDuration('100us'), 0.1);
-    assert.throws(() => parseGoDuration('5'), /invalid duration "5"/);
-    assert.throws(() => parseGoDuration('soon'), /invalid duration/);
-    assert.throws(() => parseGoDuration(''), /invalid duration/);
-  });
-
   it('parses lib/pq key=value words, quoting, timeouts and sslmode', () => {
     const s = parsePostgresDsn("host=db.example port=5433 user=nss password='p a\\'ss' dbname=nss_db sslmode=disable readTimeout=5s writeTimeout=2s connect_timeout=7");
     assert.equal(s.host, 'db.example');

@@ -12,6 +12,8 @@ describe('Go durations', () => {
     assert.equal(parseDuration('0'), 0);
     assert.equal(parseDuration('1000us'), 1);
     assert.equal(parseDuration('-1s'), -1000);
+    assert.equal(parseDuration('1.5h'), 5_400_000);
+    assert.equal(parseDuration('100us'), 0.1);
   });
   it('refuses what Go refuses', () => {
     for (const bad of ['', '5', '5x', 's', '1h-2m', 'abc', '1 s']) assert.throws(() => parseDuration(bad), /invalid duration/, bad);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { parseDuration } from '../../config/units.js';
 
 /**
  * Data source names as the Go server's users already write them: lib/pq's `key=value` words or a postgres:// URL for
@@ -14,39 +15,13 @@ export class DsnError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** A Go `time.ParseDuration` string ("5s", "1m30s", "250ms", "1.5h") in milliseconds. */
-export function parseGoDuration(text: string): number {
-  const fail = (): never => {
+/** A Go duration in milliseconds, failing as a DSN error. */
+function parseGoDuration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
     throw new DsnError(`time: invalid duration "${text}"`);
-  };
-  let s = text;
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
   }
-  if (s === '0') return 0;
-  if (s === '') fail();
-  let total = 0;
-  const part = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/;
-  while (s.length > 0) {
-    const m = part.exec(s);
-    if (!m || m[1] === '' || m[1] === '.') fail();
-    total += Number(m![1]) * UNITS[m![2]!]!;
-    s = s.slice(m![0].length);
-  }
-  return sign * total;
 }
 
 export interface TimeoutSettings {
