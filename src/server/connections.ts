@@ -29,6 +29,7 @@ export class ConnectionManager {
     let req: ConnectRequest;
     try {
       req = pb.ConnectRequest.decode(data);
+      this.ctx.log.trace({ clientId: req.clientID, hbInbox: req.heartbeatInbox, protocol: req.protocol }, 'connect request');
     } catch {
       return this.respondConnect(reply, ProtocolError.invalidConnReq);
     }
@@ -111,6 +112,7 @@ export class ConnectionManager {
     let clientId: string;
     try {
       clientId = pb.CloseRequest.decode(data).clientID;
+      this.ctx.log.trace({ clientId }, 'close request');
     } catch {
       return this.respondClose(reply, ProtocolError.invalidCloseReq);
     }

@@ -83,6 +83,7 @@ export class PublishPipeline {
       let pm: PubMsg;
       try {
         pm = pb.PubMsg.decode(item.data);
+        if (this.ctx.opts.streamingTrace) this.ctx.log.trace({ clientId: pm.clientID, channel: pm.subject, guid: pm.guid, bytes: pm.data.length }, 'publish');
       } catch {
         // Internal control messages may reach the publish subject; the Go server ignores them silently.
         if (!isCtrlMsg(item.data)) this.sendAck(item.reply, '', ProtocolError.invalidPubReq);

@@ -28,6 +28,7 @@ export class SubscriptionManager {
     let req: SubscriptionRequest;
     try {
       req = pb.SubscriptionRequest.decode(data);
+      this.ctx.log.trace({ clientId: req.clientID, channel: req.subject, queue: req.qGroup, durable: req.durableName, inbox: req.inbox, maxInFlight: req.maxInFlight, ackWait: req.ackWaitInSecs, start: req.startPosition }, 'subscription request');
     } catch {
       this.respond(reply, ProtocolError.invalidSubReq);
       return;
@@ -204,6 +205,7 @@ export class SubscriptionManager {
           this.ctx.log.debug({ clientId: sub.clientId, channel: sub.channel.name }, 'ignoring an undecodable ack');
           return;
         }
+        if (this.ctx.opts.streamingTrace) this.ctx.log.trace({ clientId: sub.clientId, channel: sub.channel.name, seq }, 'ack');
         this.delivery.ack(sub, seq);
       },
     });
@@ -214,6 +216,7 @@ export class SubscriptionManager {
     let req: UnsubscribeRequest;
     try {
       req = pb.UnsubscribeRequest.decode(data);
+      this.ctx.log.trace({ clientId: req.clientID, channel: req.subject, inbox: req.inbox, close: isClose }, 'unsubscribe request');
     } catch {
       this.respond(reply, ProtocolError.invalidUnsubReq);
       return;
