@@ -1,11 +1,11 @@
 /**
  * Time from SIGKILL of the FT active server to the first acked publish on the new active, median of several runs.
- *   npm run bench:failover -- --runs 5
+ *   npm run bench:failover -- --runs 5 [--stores file,postgres,mariadb]
  */
 import { parseArgs } from 'node:util';
-import { fileStore, runFailover } from './failover.js';
+import { type StoreUnderTest, fileStore, mariadbStore, postgresStore, runFailover } from './failover.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, stores: { type: 'string', default: 'file,postgres' } } });
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -14,7 +14,13 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const runs = Number(values.runs);
-  for (const store of [fileStore()]) {
+  const all: Record<string, () => StoreUnderTest> = { file: fileStore, postgres: postgresStore, mariadb: mariadbStore };
+  const stores = values.stores.split(',').map((n) => {
+    const make = all[n.trim().toLowerCase()];
+    if (!make) throw new Error(`unknown store "${n}" (one of ${Object.keys(all).join(', ')})`);
+    return make();
+  });
+  for (const store of stores) {
     const results = [];
     for (let i = 0; i < runs; i++) {
       const r = await runFailover(store);

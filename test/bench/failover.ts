@@ -6,7 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mysqlSchema, startMariaDb, type MariaDbServer } from '../helpers/mariadb.js';
 import { startNatsServer } from '../helpers/nats-server.js';
+import { postgresSchema, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
 import { LiteStan } from './stan-client-lite.js';
 
@@ -26,6 +28,42 @@ export function fileStore(): StoreUnderTest {
       return ['-st', 'FILE', '--dir', dir];
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A fresh PostgreSQL (test helper, default durability) with the deploy/sql schema for each run. */
+export function postgresStore(): StoreUnderTest {
+  let pg: PgServer | undefined;
+  return {
+    name: 'PostgreSQL',
+    async args() {
+      pg = await startPostgres({ durable: true });
+      const db = await pg.createDatabase('failover');
+      await pg.exec(db, postgresSchema());
+      return ['-st', 'SQL', '--sql_driver', 'postgres', '--sql_source', pg.dsn(db, 'readTimeout=5s writeTimeout=5s')];
+    },
+    async cleanup() {
+      await pg?.stop();
+      pg = undefined;
+    },
+  };
+}
+
+/** A fresh MariaDB (test helper, default durability) with the deploy/sql schema for each run. */
+export function mariadbStore(): StoreUnderTest {
+  let maria: MariaDbServer | undefined;
+  return {
+    name: 'MariaDB',
+    async args() {
+      maria = await startMariaDb({ durable: true });
+      const db = await maria.createDatabase('failover');
+      await maria.exec(db, mysqlSchema());
+      return ['-st', 'SQL', '--sql_driver', 'mysql', '--sql_source', maria.dsn(db, 'readTimeout=5s&writeTimeout=5s')];
+    },
+    async cleanup() {
+      await maria?.stop();
+      maria = undefined;
+    },
   };
 }
 

@@ -4,10 +4,16 @@
  *
  * Runs compiled (dist/test/bench), so that worker threads load plain JavaScript:
  *   npm run bench -- --np 1 --ns 1 --n 200000 --ms 128 --runs 5 [--server-args="-st FILE --dir /tmp/store"] [--cpu-prof]
+ *   npm run bench -- --store postgres --np 1 --ns 1 --n 100000 --runs 3
+ *
+ * --store postgres|mariadb starts a throwaway database with the test helper at its default durability (fsync on /
+ * InnoDB log flushed at commit), creates the deploy/sql schema and runs the server with `-st SQL` on it.
  */
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
+import { mysqlSchema, startMariaDb } from '../helpers/mariadb.js';
 import { startNatsServer } from '../helpers/nats-server.js';
+import { postgresSchema, startPostgres } from '../helpers/postgres.js';
 import { startStanServer } from '../helpers/stan-server.js';
 import type { WorkerJob, WorkerResult } from './bench-worker.js';
 
@@ -21,6 +27,7 @@ const { values } = parseArgs({
     msi: { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     'server-args': { type: 'string', default: '' },
+    store: { type: 'string', default: '' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -78,9 +85,33 @@ async function oneRun(run: number, url: string, clusterId: string): Promise<{ pu
   return { pub: rate(pubResults), sub: ns ? rate(subResults) / ns : 0, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** --store: a database for the SQL store, its server arguments and how to stop it. */
+async function startDatabase(kind: string): Promise<{ args: string[]; stop(): Promise<void> }> {
+  switch (kind) {
+    case '':
+      return { args: [], stop: async () => undefined };
+    case 'postgres': {
+      const pg = await startPostgres({ durable: true });
+      const db = await pg.createDatabase('bench');
+      await pg.exec(db, postgresSchema());
+      return { args: ['-st', 'SQL', '--sql_driver', 'postgres', '--sql_source', pg.dsn(db)], stop: () => pg.stop() };
+    }
+    case 'mariadb':
+    case 'mysql': {
+      const maria = await startMariaDb({ durable: true });
+      const db = await maria.createDatabase('bench');
+      await maria.exec(db, mysqlSchema());
+      return { args: ['-st', 'SQL', '--sql_driver', 'mysql', '--sql_source', maria.dsn(db)], stop: () => maria.stop() };
+    }
+    default:
+      throw new Error(`--store: unknown "${kind}" (postgres or mariadb)`);
+  }
+}
+
 async function main(): Promise<void> {
+  const database = await startDatabase(values.store);
   const nats = await startNatsServer();
-  const serverArgs = values['server-args'] ? values['server-args'].split(/\s+/) : [];
+  const serverArgs = [...database.args, ...(values['server-args'] ? values['server-args'].split(/\s+/) : [])];
   const server = await startStanServer(nats.url, serverArgs, 'bench-cluster', values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=.tmp/prof'] : []);
   try {
     console.log(`stan-bench: ${np} publisher(s), ${ns} subscriber(s), ${total} msgs of ${size} bytes, ${runs} runs, server args: ${serverArgs.join(' ') || '(defaults)'}`);
@@ -100,6 +131,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop('SIGINT');
     await nats.stop();
+    await database.stop();
   }
 }
 

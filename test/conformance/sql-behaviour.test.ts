@@ -453,7 +453,8 @@ for (const backend of [pgBackend(), mysqlBackend()]) {
         assert.equal(await a.getExclusiveLock(), true);
         assert.equal(await a.getExclusiveLock(), true);
         const [[owner, tick]] = await backend.query(db, 'SELECT id, tick FROM StoreLock');
-        assert.equal(String(owner).length, 22);
+        // Our ids are Go-like 22-character nuids, prefixed while the owner also holds the database session lock.
+        assert.match(String(owner), /^ts-[0-9A-Za-z]{22}$/);
         await eventually('the tick to move', async () => Number((await backend.query(db, 'SELECT tick FROM StoreLock'))[0]![0]) > Number(tick));
         assert.equal(await b.getExclusiveLock(), false);
         await a.close();
@@ -479,6 +480,45 @@ for (const backend of [pgBackend(), mysqlBackend()]) {
         assert.ok(Number(tick) < 41);
       } finally {
         await store.close();
+      }
+    });
+
+    it('with the session lock, takes a gone owner\'s row at once, never one whose session lives, and a Go row only the Go way', async () => {
+      const db = await backend.newDb();
+      // Slow ticks: the Go protocol would need 3 x 1.5 s of a still tick before taking over.
+      const slow: Partial<SqlStoreTimings> = { lockUpdateInterval: 1000, lockLostCount: 3, subFlushInterval: 100 };
+      const a = await open(db, {}, slow);
+      const b = await open(db, {}, slow);
+      const c = await open(db, {}, slow);
+      try {
+        const fatal = new Promise<Error>((resolve) => (a.onFatal = resolve));
+        assert.equal(await a.getExclusiveLock(), true);
+        const [[owner]] = await backend.query(db, 'SELECT id FROM StoreLock');
+        // a's session lives: b does not even look at the tick.
+        let t0 = Date.now();
+        assert.equal(await b.getExclusiveLock(), false);
+        assert.ok(Date.now() - t0 < 1000, 'no tick protocol while the owner\'s session holds the lock');
+        // Freeze the tick (as a frozen owner would) and make it look stale: still not taken while a's session lives.
+        await backend.exec(db, `UPDATE StoreLock SET tick = 1 WHERE id = '${String(owner)}'`);
+        assert.equal(await b.getExclusiveLock(), false);
+        // a's session ends (as when its process dies): a learns it lost the lock, b takes the row at once.
+        await backend.killConnections(db);
+        assert.match((await fatal).message, /lost store lock/);
+        t0 = Date.now();
+        assert.equal(await b.getExclusiveLock(), true);
+        assert.ok(Date.now() - t0 < 1000, 'taken at once, not after the tick protocol');
+        const [[newOwner]] = await backend.query(db, 'SELECT id FROM StoreLock');
+        assert.notEqual(newOwner, owner);
+        await b.close();
+        // A Go server's row (plain nuid, no session lock): only the tick protocol takes it.
+        await backend.exec(db, "UPDATE StoreLock SET id = 'GoServerNuid1234567890', tick = 7");
+        t0 = Date.now();
+        assert.equal(await c.getExclusiveLock(), true);
+        assert.ok(Date.now() - t0 >= 4000, 'a Go owner is only taken over once its tick stopped for the Go protocol\'s time');
+      } finally {
+        await a.close();
+        await b.close();
+        await c.close();
       }
     });
 

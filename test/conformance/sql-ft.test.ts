@@ -7,8 +7,10 @@ import { closeStan, connectStan, sleep, subscribe, until } from '../helpers/stan
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
 
 /**
- * Fault tolerance on the SQL store: the StoreLock row decides which server is active. A standby takes over when the
- * active's tick stops moving (killed or frozen), and an active that finds the lock taken stops (exit status 2).
+ * Fault tolerance on the SQL store: the StoreLock row decides which server is active, together with a database session
+ * lock (advisory lock / GET_LOCK) its owner holds on a connection of its own. A standby takes over at once when the
+ * active's session ends (killed), never while it lives (frozen); the tick protocol alone is covered in
+ * sql-behaviour.test.ts (Go-owned rows) and only applies when the session lock cannot be used.
  */
 
 const CLUSTER = 'sql-ft';
@@ -104,22 +106,45 @@ for (const backend of backends) {
       await closeStan(pub);
     });
 
-    it('takes over from a frozen active, which stops (exit status 2) once it runs again and finds the lock taken', { timeout: 120_000 }, async () => {
+    it('never lets a second server become active while the active is frozen (its database session still holds the lock)', { timeout: 120_000 }, async () => {
       const active = servers.find((s) => s.proc.child.exitCode === null && s.proc.child.signalCode === null)!;
       assert.ok(active && (await isActive(active)));
       const standby = await startStanServer(nats.url, args(), CLUSTER, [], STANDBY);
       servers.push(standby);
       active.proc.child.kill('SIGSTOP');
       try {
-        await standby.proc.waitFor(/Streaming Server is ready/, 60_000);
+        // Well past the Go tick protocol's takeover time (3 checks 1.5 s apart after the heartbeats stop).
+        await sleep(9000);
+        assert.doesNotMatch(standby.proc.output(), /Streaming Server is ready|got the store lock/);
+        assert.equal(await isActive(standby), false);
       } finally {
         active.proc.child.kill('SIGCONT');
       }
-      // (The new active may stop too when the old one's first heartbeat, with an earlier activation time, reaches
-      // it before the old one stops: the Go server has the same race, so only the old active is checked here.)
-      const code = await active.proc.exited();
-      assert.equal(code, 2);
-      assert.match(active.proc.output(), /lost store lock/);
+      await sleep(2000);
+      assert.equal(active.proc.child.exitCode, null, 'the resumed active keeps running');
+      assert.equal(await isActive(active), true);
+      assert.equal(await isActive(standby), false);
+    });
+
+    it('lets the standby take the store lock at once when the active is killed (its database session ends)', { timeout: 120_000 }, async () => {
+      const live = servers.filter((s) => s.proc.child.exitCode === null && s.proc.child.signalCode === null);
+      const active = live.find((s) => /Streaming Server is ready/.test(s.proc.output()))!;
+      const standby = live.find((s) => s !== active)!;
+      assert.ok(active && standby && (await isActive(active)));
+      const pub = await connectStan(CLUSTER, 'ft-pub-2', nats.url, { ackTimeout: 1000 });
+      await publishUntilAcked(pub, 'ft.kill', 'before');
+      await active.stop('SIGKILL');
+      await standby.proc.waitFor(/Streaming Server is ready/, 60_000);
+      // Taken through the session lock, not after the tick stopped moving.
+      assert.match(standby.proc.output(), /previous owner's database session is gone/);
+      assert.equal(await isActive(standby), true);
+      await publishUntilAcked(pub, 'ft.kill', 'after');
+      const reader = await connectStan(CLUSTER, 'ft-reader-2', nats.url);
+      const { got } = await subscribe(reader, 'ft.kill', undefined, reader.subscriptionOptions().setDeliverAllAvailable());
+      await until(() => got.length >= 2, 20_000, 'both messages');
+      assert.deepEqual(new Set(got.map((m) => m.data)), new Set(['before', 'after']));
+      await closeStan(reader);
+      await closeStan(pub);
     });
   });
 }

@@ -44,7 +44,12 @@ export function mariadbBinaries(): { server: string; installDb: string } | undef
 
 let dbCounter = 0;
 
-export async function startMariaDb(): Promise<MariaDbServer> {
+export interface StartMariaDbOptions {
+  /** MariaDB's default durability (InnoDB log flushed at each commit) instead of the fast test setup. */
+  durable?: boolean;
+}
+
+export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<MariaDbServer> {
   const bins = mariadbBinaries();
   if (!bins) throw new Error('MariaDB is not installed (Debian: apt-get install mariadb-server); scripts/setup.sh installs it');
   const dir = mkdtempSync(join(tmpdir(), 'nss-maria-'));
@@ -76,7 +81,7 @@ export async function startMariaDb(): Promise<MariaDbServer> {
       `--pid-file=${join(dir, 'mysqld.pid')}`,
       '--skip-name-resolve',
       '--skip-log-bin',
-      '--innodb-flush-log-at-trx-commit=0',
+      `--innodb-flush-log-at-trx-commit=${opts.durable ? 1 : 0}`,
       '--innodb-buffer-pool-size=64M',
       '--innodb-log-file-size=16M',
       '--max-connections=300',

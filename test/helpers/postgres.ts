@@ -52,7 +52,12 @@ function userIds(name: string): { uid: number; gid: number } {
 
 let dbCounter = 0;
 
-export async function startPostgres(): Promise<PgServer> {
+export interface StartPostgresOptions {
+  /** PostgreSQL's default durability (fsync, synchronous_commit, full_page_writes on) instead of the fast test setup. */
+  durable?: boolean;
+}
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PgServer> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed (Debian: apt-get install postgresql); scripts/setup.sh installs it');
   const dir = mkdtempSync(join(tmpdir(), 'nss-pg-'));
@@ -70,7 +75,10 @@ export async function startPostgres(): Promise<PgServer> {
   const port = await freePort();
   const child = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    [
+      '-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
+      ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ],
     { ...asUser, env, cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -23,8 +23,35 @@ export interface Database extends Executor {
   readonly dialect: Dialect;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * A database session lock on a dedicated connection (PostgreSQL advisory lock, MySQL GET_LOCK): held until released
+   * or until that connection ends, which the database notices when the holder dies. See SessionLock.
+   */
+  sessionLock?(): SessionLock;
   close(): Promise<void>;
 }
+
+/**
+ * A lock owned by one database session (one connection kept open for it). The database frees it when the session
+ * ends, so whoever gets it knows that the previous holder's connection is gone.
+ */
+export interface SessionLock {
+  /** Takes the lock without waiting: false when another session holds it; rejects when the connection fails. */
+  tryAcquire(): Promise<boolean>;
+  /** Gives the lock back, keeping the connection. */
+  release(): Promise<void>;
+  /** Whether this session holds the lock now (false once the connection is lost). */
+  readonly held: boolean;
+  /** Called (once per connection) when the connection is lost while it held the lock. */
+  onLost?: (err: Error) => void;
+  /** Closes the connection (which frees the lock). */
+  close(): Promise<void>;
+}
+
+/** Class id of our PostgreSQL advisory locks (two-int4 key space, 'NSST'); the object id is the schema's hash. */
+const PG_LOCK_CLASS = 0x4e535354;
+/** Server-side TCP keepalive for the lock's connection, so that a vanished client host frees the lock in ~20 s. */
+const PG_LOCK_SESSION_SETTINGS = ['SET tcp_keepalives_idle = 10', 'SET tcp_keepalives_interval = 2', 'SET tcp_keepalives_count = 5', 'SET idle_session_timeout = 0', 'SET idle_in_transaction_session_timeout = 0', 'SET statement_timeout = 0'];
 
 export interface DatabaseOptions {
   /** --sql_max_open_conns: at most this many connections; 0 or less: no limit of our own. */
@@ -126,7 +153,10 @@ class PgDatabase implements Database {
   private readonly pool: pg.Pool;
   private readonly bound: number;
 
-  constructor(settings: PgConnectionSettings, opts: DatabaseOptions) {
+  constructor(
+    private readonly settings: PgConnectionSettings,
+    opts: DatabaseOptions,
+  ) {
     this.bound = statementBound(settings);
     const connectBound = settings.connectTimeoutMs || this.bound;
     this.pool = new pg.Pool({
@@ -229,8 +259,143 @@ class PgDatabase implements Database {
     }
   }
 
+  sessionLock(): SessionLock {
+    const s = this.settings;
+    const bound = this.bound || 5000;
+    return new DedicatedSessionLock<pg.Client>({
+      bound,
+      async connect(onGone) {
+        const client = new pg.Client({
+          host: s.host,
+          port: s.port,
+          user: s.user,
+          password: s.password,
+          database: s.database,
+          ssl: s.ssl === false ? false : s.ssl,
+          application_name: s.applicationName,
+          fallback_application_name: s.fallbackApplicationName,
+          options: s.options,
+          connectionTimeoutMillis: s.connectTimeoutMs || bound,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 5000,
+        });
+        client.on('error', (err: Error) => onGone(err));
+        client.on('end', () => onGone(new Error('the lock connection ended')));
+        try {
+          await client.connect();
+          // Settings the server may not know (older versions) or refuse are only a nicety.
+          for (const set of PG_LOCK_SESSION_SETTINGS) await client.query(set).catch(noop);
+        } catch (err) {
+          await client.end().catch(noop);
+          throw err;
+        }
+        return client;
+      },
+      async tryLock(client) {
+        const r = await client.query({ text: 'SELECT pg_try_advisory_lock($1::int4, hashtext(current_schema()))', values: [PG_LOCK_CLASS], rowMode: 'array' });
+        return r.rows[0]?.[0] === true;
+      },
+      async unlock(client) {
+        await client.query({ text: 'SELECT pg_advisory_unlock($1::int4, hashtext(current_schema()))', values: [PG_LOCK_CLASS] });
+      },
+      destroy(client) {
+        (client as unknown as PgSocketHolder).connection?.stream?.destroy();
+      },
+      async end(client) {
+        await client.end();
+      },
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+interface SessionDriver<C> {
+  bound: number;
+  connect(onGone: (err: Error) => void): Promise<C>;
+  tryLock(conn: C): Promise<boolean>;
+  unlock(conn: C): Promise<void>;
+  /** Tears the socket down at once (a statement ran out of time). */
+  destroy(conn: C): void;
+  end(conn: C): Promise<void>;
+}
+
+/** A SessionLock on one connection of its own, opened on first use and again after it is lost. */
+class DedicatedSessionLock<C> implements SessionLock {
+  onLost?: (err: Error) => void;
+  private conn: C | undefined;
+  private generation = 0;
+  private holding = false;
+  private closed = false;
+
+  constructor(private readonly driver: SessionDriver<C>) {}
+
+  get held(): boolean {
+    return this.holding && this.conn !== undefined;
+  }
+
+  private async connection(): Promise<C> {
+    if (this.conn !== undefined) return this.conn;
+    const gen = ++this.generation;
+    const conn = await withDeadline(
+      this.driver.bound,
+      this.driver.connect((err) => this.gone(gen, err)),
+      noop,
+    );
+    if (this.closed || gen !== this.generation) {
+      await this.driver.end(conn).catch(noop);
+      throw new Error('session lock closed');
+    }
+    this.conn = conn;
+    return conn;
+  }
+
+  private gone(gen: number, err: Error): void {
+    if (gen !== this.generation || this.conn === undefined) return;
+    const conn = this.conn;
+    const wasHeld = this.holding;
+    this.conn = undefined;
+    this.holding = false;
+    this.generation++;
+    this.driver.destroy(conn);
+    if (wasHeld && !this.closed) this.onLost?.(err);
+  }
+
+  private run<T>(work: Promise<T>): Promise<T> {
+    const gen = this.generation;
+    return withDeadline(this.driver.bound, work, () => this.gone(gen, new SqlTimeoutError(this.driver.bound))).catch((err: unknown) => {
+      // A failed statement on the lock's connection: the connection cannot be trusted any more.
+      this.gone(gen, err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    });
+  }
+
+  async tryAcquire(): Promise<boolean> {
+    if (this.closed) throw new Error('session lock closed');
+    if (this.held) return true; // both databases count re-entrant acquisitions: take it once only
+    const conn = await this.connection();
+    const got = await this.run(this.driver.tryLock(conn));
+    if (conn === this.conn) this.holding = got;
+    return got && conn === this.conn;
+  }
+
+  async release(): Promise<void> {
+    const conn = this.conn;
+    if (!this.holding || conn === undefined) return;
+    this.holding = false;
+    await this.run(this.driver.unlock(conn));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.holding = false;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.generation++;
+    if (conn !== undefined) await withDeadline(this.driver.bound, this.driver.end(conn), () => this.driver.destroy(conn)).catch(noop);
   }
 }
 
@@ -253,7 +418,10 @@ class MysqlDatabase implements Database {
   private readonly bound: number;
   private closed = false;
 
-  constructor(settings: MysqlConnectionSettings, opts: DatabaseOptions) {
+  constructor(
+    private readonly settings: MysqlConnectionSettings,
+    opts: DatabaseOptions,
+  ) {
     this.bound = statementBound(settings);
     const connectBound = settings.connectTimeoutMs || this.bound;
     this.pool = mysql.createPool({
@@ -365,6 +533,53 @@ class MysqlDatabase implements Database {
       if (broken) conn.destroy();
       else conn.release();
     }
+  }
+
+  sessionLock(): SessionLock {
+    const s = this.settings;
+    const bound = this.bound || 5000;
+    const query = (conn: mysql.Connection, sql: string): Promise<Row[]> =>
+      new Promise((resolve, reject) => conn.query({ sql, rowsAsArray: true }, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))));
+    // GET_LOCK names are server-wide (at most 64 characters): one per database.
+    const name = "CONCAT('nss_storelock_', SHA1(IFNULL(DATABASE(), '')))";
+    return new DedicatedSessionLock<mysql.Connection>({
+      bound,
+      async connect(onGone) {
+        const conn = mysql.createConnection({
+          host: s.host,
+          port: s.port,
+          socketPath: s.socketPath,
+          user: s.user,
+          password: s.password,
+          database: s.database,
+          ssl: s.ssl,
+          charset: s.charset,
+          connectTimeout: s.connectTimeoutMs || bound,
+          enableKeepAlive: true,
+          keepAliveInitialDelay: 5000,
+        });
+        conn.on('error', (err: Error) => onGone(err));
+        conn.on('end', () => onGone(new Error('the lock connection ended')));
+        try {
+          await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+          // The lock's connection is idle for long stretches: do not let the server's wait_timeout end it.
+          await query(conn, 'SET SESSION wait_timeout = 31536000').catch(noop);
+        } catch (err) {
+          conn.destroy();
+          throw err;
+        }
+        return conn;
+      },
+      async tryLock(conn) {
+        const rows = await query(conn, `SELECT GET_LOCK(${name}, 0)`);
+        return Number(rows[0]?.[0]) === 1;
+      },
+      async unlock(conn) {
+        await query(conn, `SELECT RELEASE_LOCK(${name})`);
+      },
+      destroy: (conn) => conn.destroy(),
+      end: (conn) => new Promise<void>((resolve) => conn.end(() => resolve())),
+    });
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ export const SQL = {
   lockSelect: 'SELECT id, tick FROM StoreLock FOR UPDATE',
   lockInsert: 'INSERT INTO StoreLock (id, tick) VALUES (?, ?)',
   lockUpdate: 'UPDATE StoreLock SET id=?, tick=?',
+  lockUpdateIfOwner: 'UPDATE StoreLock SET id=?, tick=? WHERE id=?',
 
   hasServerInfo: 'SELECT COUNT(uniquerow) FROM ServerInfo',
   updateServerInfo: 'UPDATE ServerInfo SET id=?, proto=?, version=? WHERE uniquerow=1',
