@@ -29,12 +29,17 @@ function isCtrlMsg(data: Uint8Array): boolean {
 }
 
 /**
- * Publishes that arrive in one event-loop turn are stored as one batch: each channel touched is flushed once, the
- * new messages are delivered, and only then are the PubAcks sent, so that an ack always means "stored".
+ * Publishes are stored in batches: each channel touched is flushed once, the new messages are delivered, and only then
+ * are the PubAcks sent, so that an ack always means "stored". A batch is everything received since the previous batch
+ * was taken: publishes that arrive while a batch is being stored (typically waiting for a sync) wait and all go in the
+ * next one (group commit), instead of forming one small batch per event-loop turn that each pay for a flush. Batches
+ * are still processed one at a time, so a store never sees two flushes of a channel overlap.
  */
 export class PublishPipeline {
   private incoming: Incoming[] = [];
   private scheduled = false;
+  /** A batch is being processed; what arrives meanwhile is taken as the next batch once it is done. */
+  private busy = false;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
   private abandoned = false;
@@ -47,20 +52,38 @@ export class PublishPipeline {
   receive(msg: Msg): void {
     if (this.stopped) return;
     this.incoming.push({ data: msg.data, reply: msg.reply ?? '' });
-    if (this.scheduled) return;
+    this.schedule();
+  }
+
+  /**
+   * Takes what has arrived as a batch at the end of this event-loop turn, unless a batch is under way: then its end
+   * schedules the next one. Waiting for setImmediate lets the poll phase read what the sockets already hold.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.busy) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       const batch = this.incoming;
       this.incoming = [];
-      this.running = this.running.then(() => this.process(batch));
+      if (batch.length === 0 || this.abandoned) return;
+      this.busy = true;
+      this.running = this.process(batch)
+        .catch((err: unknown) => this.ctx.log.error({ err }, 'cannot process a batch of publishes'))
+        .finally(() => {
+          this.busy = false;
+          if (this.incoming.length > 0) this.schedule();
+        });
     });
   }
 
   /** Resolves once everything received so far has been stored and acked. */
   async drain(): Promise<void> {
-    while (this.scheduled || this.incoming.length > 0) await new Promise((r) => setImmediate(r));
-    await this.running;
+    while (this.scheduled || this.busy || this.incoming.length > 0) {
+      if (this.busy) await this.running;
+      else await new Promise((r) => setImmediate(r));
+      if (this.abandoned) return;
+    }
   }
 
   async stop(): Promise<void> {
