@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import { pb } from '../../proto/codec.js';
-import type { Crc32 } from './crc.js';
+import { type Crc32, crcRange } from './crc.js';
 import {
   CorruptFileError,
   INDEX_RECORD_SIZE,
@@ -104,20 +104,41 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
   let pos = VERSION_SIZE;
   let last: IndexEntry | undefined;
   const buf = Buffer.allocUnsafe(Math.min(INDEX_CHUNK_ENTRIES, Math.max(whole, 1)) * INDEX_RECORD_SIZE);
+  const check = o.doCRC ? crcRange(o.crc) : undefined;
+  // This loop sees every message of the store on each start: it reads the few fields it needs in place instead of
+  // decoding an IndexEntry (with its bigints) per entry; the last entry of each chunk is decoded in full.
   scan: while (pos < wholeEnd) {
     const n = await readFully(idx, buf, pos, Math.min(buf.length, wholeEnd - pos));
     if (n === 0) break;
+    let lastAt = -1;
+    let zeroAt = -1;
     for (let at = 0; at + INDEX_RECORD_SIZE <= n; at += INDEX_RECORD_SIZE) {
-      const e = decodeIndex(buf, at, o.doCRC ? o.crc : undefined);
-      if (e === 'zero') {
-        o.log.warn({ file: s.idxPath, offset: pos }, 'file store: zero-filled tail removed');
-        await idx.truncate(pos);
-        break scan;
+      const seq = buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x1_0000_0000;
+      const size = buf.readUInt32LE(at + 24);
+      const stored = buf.readUInt32LE(at + 28);
+      if (seq === 0 && size === 0 && stored === 0 && isZeroEntry(buf, at)) {
+        zeroAt = at;
+        break;
       }
-      if (e === 'crc') throw new CorruptFileError(s.idxPath, pos, 'corrupted index entry (crc mismatch)');
-      account(s, e);
-      last = e;
+      if (check && check(buf, at, at + INDEX_RECORD_SIZE - 4) !== stored) {
+        throw new CorruptFileError(s.idxPath, pos, 'corrupted index entry (crc mismatch)');
+      }
+      if (s.msgsCount === 0) {
+        account(s, decodeIndex(buf, at, undefined) as IndexEntry);
+      } else {
+        if (seq !== s.lastSeq + 1) s.contiguous = false;
+        s.lastSeq = seq;
+        s.msgsCount++;
+        s.msgsSize += size + MSG_RECORD_OVERHEAD;
+      }
+      lastAt = at;
       pos += INDEX_RECORD_SIZE;
+    }
+    if (lastAt >= 0) last = decodeIndex(buf, lastAt, undefined) as IndexEntry;
+    if (zeroAt >= 0) {
+      o.log.warn({ file: s.idxPath, offset: pos }, 'file store: zero-filled tail removed');
+      await idx.truncate(pos);
+      break scan;
     }
   }
   if (pos === wholeEnd && size > wholeEnd) {
@@ -135,6 +156,11 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
     o.log.warn({ file: s.datPath, offset: s.datEnd, bytes: datSize - s.datEnd }, 'file store: removed unindexed bytes at the end of a data file');
     await dat.truncate(s.datEnd);
   }
+  return true;
+}
+
+function isZeroEntry(b: Buffer, at: number): boolean {
+  for (let i = at; i < at + INDEX_RECORD_SIZE; i++) if (b[i] !== 0) return false;
   return true;
 }
 
