@@ -32,6 +32,8 @@ interface Backend {
   kind: 'postgres' | 'mysql';
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** Stops the database under the servers and starts it again on the same data. */
+  restart?(): Promise<void>;
 }
 
 const backends: Backend[] = [
@@ -46,6 +48,7 @@ const backends: Backend[] = [
         return s.dsn(db, 'readTimeout=5s writeTimeout=5s');
       },
       stop: () => s.stop(),
+      restart: () => s.restart(),
     };
   })(),
   (() => {
@@ -146,5 +149,33 @@ for (const backend of backends) {
       await closeStan(reader);
       await closeStan(pub);
     });
+
+    if (backend.restart) {
+      it('serves again, with every acked message, after the database restarts under the active server', { timeout: 120_000 }, async () => {
+        const running = servers.filter((srv) => srv.proc.child.exitCode === null && srv.proc.child.signalCode === null);
+        if (running.length === 0) servers.push(await startStanServer(nats.url, args(), CLUSTER));
+        if (running.length < 2) servers.push(await startStanServer(nats.url, args(), CLUSTER, [], STANDBY));
+        const pub = await connectStan(CLUSTER, 'ft-db-restart', nats.url, { ackTimeout: 1000 });
+        const acked: string[] = [];
+        for (let i = 1; i <= 20; i++) {
+          await publishUntilAcked(pub, 'ft.restart', `r${i}`);
+          acked.push(`r${i}`);
+        }
+        await backend.restart!();
+        await publishUntilAcked(pub, 'ft.restart', 'after');
+        acked.push('after');
+        const alive = servers.filter((srv) => srv.proc.child.exitCode === null && srv.proc.child.signalCode === null);
+        const actives = [];
+        for (const srv of alive) if (await isActive(srv)) actives.push(srv);
+        assert.equal(actives.length, 1, 'exactly one active server after the database restart');
+        const reader = await connectStan(CLUSTER, 'ft-db-reader', nats.url);
+        const { got } = await subscribe(reader, 'ft.restart', undefined, reader.subscriptionOptions().setDeliverAllAvailable());
+        await until(() => new Set(got.map((m) => m.data)).size >= acked.length, 20_000, 'every acked message');
+        const stored = new Set(got.map((m) => m.data));
+        for (const p of acked) assert.ok(stored.has(p), `acked ${p} is not stored`);
+        await closeStan(reader);
+        await closeStan(pub);
+      });
+    }
   });
 }

@@ -31,6 +31,8 @@ export interface PgServer {
   /** SIGSTOP / SIGCONT the whole server (postmaster and every backend). */
   pause(): void;
   resume(): void;
+  /** Stops the database (cutting every session) and starts it again on the same data and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -73,24 +75,30 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   const data = join(dir, 'data');
   await runOnce(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pwfile')}`, '--no-sync', '-E', 'UTF8'], { ...asUser, env, cwd: dir });
   const port = await freePort();
-  const child = spawn(
-    join(bin, 'postgres'),
-    [
-      '-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
-      ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-    ],
-    { ...asUser, env, cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const spawnPostgres = () => {
+    const proc = spawn(
+      join(bin, 'postgres'),
+      [
+        '-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
+        ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ],
+      { ...asUser, env, cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    return proc;
+  };
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let child = spawnPostgres();
   const host = '127.0.0.1';
   const admin = (db: string) => new pg.Client({ host, port, user: 'postgres', password, database: db });
-  await waitReady(child, async () => {
-    const c = admin('postgres');
-    await c.connect();
-    await c.end();
-  }, () => out);
+  const ready = (proc: ChildProcess) =>
+    waitReady(proc, async () => {
+      const c = admin('postgres');
+      await c.connect();
+      await c.end();
+    }, () => out);
+  await ready(child);
 
   const withClient = async <T>(db: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = admin(db);
@@ -108,7 +116,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     port,
     user: 'postgres',
     password,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     dsn: (db, extra = '') => `host=${host} port=${port} user=postgres password=${password} dbname=${db} sslmode=disable${extra ? ` ${extra}` : ''}`,
     url: (db, query = '') => `postgres://postgres:${password}@${host}:${port}/${db}?sslmode=disable${query ? `&${query}` : ''}`,
     async createDatabase(prefix = 'nss') {
@@ -121,6 +131,13 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     // Backends are children of the postmaster in sessions of their own (setsid), so each one is signalled.
     pause: () => signalTree(child.pid!, 'SIGSTOP'),
     resume: () => signalTree(child.pid!, 'SIGCONT'),
+    async restart() {
+      // A fast shutdown (every session is cut), then the same data directory and port again.
+      child.kill('SIGINT');
+      await once(child, 'exit');
+      child = spawnPostgres();
+      await ready(child);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
