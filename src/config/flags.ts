@@ -90,7 +90,7 @@ export const FLAGS: FlagSpec[] = [
   flag(['p', 'port'], 'int', 'Port of the nats-server child (default 4222)', (o, v) => (o.port = v), true),
   flag(['n', 'name', 'server_name'], 'string', 'Name of the nats-server child', undefined, true),
   flag(['m', 'http_port'], 'int', 'Port of the monitoring endpoint (/streaming, /metrics)', (o, v) => (o.httpPort = v)),
-  flag(['ms', 'https_port'], 'int', 'HTTPS monitoring port (not supported yet)'),
+  flag(['ms', 'https_port'], 'int', 'HTTPS monitoring port (not supported yet)', (o, v) => (o.httpsPort = v)),
   flag(['c', 'config'], 'string', 'NATS (and, alone, streaming) config file'),
   flag(['P', 'pid'], 'string', 'Write the process ID to this file', (o, v) => (o.pidFile = v)),
   flag(['l', 'log', 'log_file'], 'string', 'Write logs to this file instead of stdout', (o, v) => (o.logFile = v)),

@@ -79,6 +79,7 @@ function validate(o: ServerOptions): void {
   // Refused rather than ignored: a user who asked for encrypted storage must not get plain files silently.
   if (o.encrypt) throw new OptionsError('encryption at rest (--encrypt) is not supported by this server yet');
   if (o.partitioning) throw new OptionsError('partitioning is not supported by this server');
+  if (o.httpsPort) throw new OptionsError('HTTPS monitoring (-ms) is not supported yet; use -m behind a TLS proxy');
 }
 
 const childConfigDirs: string[] = [];

@@ -62,7 +62,8 @@ describe('command-line flags', () => {
 });
 
 describe('options this server refuses rather than ignores', () => {
-  it('refuses encryption at rest with a clear message', () => {
+  it('refuses encryption at rest and HTTPS monitoring with a clear message', () => {
     assert.throws(() => loadOptions(['--encrypt']), /encryption at rest .* not supported/);
+    assert.throws(() => loadOptions(['-ms', '8443']), /HTTPS monitoring .* not supported/);
   });
 });
