@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pb, spb, type MsgProto, type ServerInfo, type SubState } from '../../src/proto/codec.js';
+import { pb, spb, type MsgProto, type ServerInfo } from '../../src/proto/codec.js';
 import { defaultStoreLimits } from '../../src/stores/limits.js';
 import { SqlStore, type SqlStoreTimings } from '../../src/stores/sql/sqlstore.js';
 import { mysqlSchema, startMariaDb, type MariaDbServer } from '../helpers/mariadb.js';
 import { postgresSchema, startPostgres, type PgServer } from '../helpers/postgres.js';
+import { subState } from './suite.js';
 
 /**
  * What the SQL store must do beyond the store conformance suite, against real PostgreSQL and MariaDB servers: refuse
@@ -95,23 +96,6 @@ const info: ServerInfo = {
 
 function msg(seq: number, data = `msg-${seq}`, timestamp = BigInt(Date.now()) * 1_000_000n): MsgProto {
   return { sequence: seq, subject: 'foo', reply: '', data: Buffer.from(data), timestamp };
-}
-
-function subState(overrides: Partial<SubState> = {}): SubState {
-  return {
-    ID: 0,
-    clientID: 'client',
-    qGroup: '',
-    inbox: '_INBOX.sub',
-    ackInbox: '_INBOX.ack',
-    maxInFlight: 10,
-    ackWaitInSecs: 30,
-    durableName: '',
-    lastSent: 0,
-    isDurable: false,
-    isClosed: false,
-    ...overrides,
-  };
 }
 
 async function eventually(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {

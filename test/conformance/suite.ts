@@ -29,7 +29,8 @@ function msg(seq: number, data = `msg-${seq}`, timestamp = BigInt(seq) * 1_000_0
   return { sequence: seq, subject: 'foo', reply: '', data: Buffer.from(data), timestamp };
 }
 
-function subState(overrides: Partial<SubState> = {}): SubState {
+/** A subscription record with test defaults, for store-level tests. */
+export function subState(overrides: Partial<SubState> = {}): SubState {
   return {
     ID: 0,
     clientID: 'client',

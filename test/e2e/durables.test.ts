@@ -2,27 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { StanConns, channelz, clientIds, unique, untilAsync } from '../helpers/raw.js';
-import { type Received, type StanConn, closeStan, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
+import { type StanConn, closeStan, closeSub, flags, publish, seqs, sleep, subscribe, unsubscribeSub, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
-
-const seqs = (got: Received[]) => got.map((m) => m.seq);
-const flags = (got: Received[]) => got.map((m) => m.redelivered);
-
-function closeSub(sub: any): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sub.once('closed', () => resolve());
-    sub.once('error', reject);
-    sub.close();
-  });
-}
-
-function unsubscribeSub(sub: any): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sub.once('unsubscribed', () => resolve());
-    sub.once('error', reject);
-    sub.unsubscribe();
-  });
-}
 
 async function pubN(sc: StanConn, ch: string, from: number, to: number): Promise<void> {
   for (let i = from; i <= to; i++) await publish(sc, ch, `m${i}`);

@@ -17,10 +17,8 @@ import {
   unique,
   untilAsync,
 } from '../helpers/raw.js';
-import { type Received, killUnderlyingNats, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
+import { killUnderlyingNats, publish, seqs, sleep, subscribe, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
-
-const seqs = (got: Received[]) => got.map((m) => m.seq);
 
 describe('server to client heartbeats (-hbi 250ms -hbt 750ms -hbf 2)', () => {
   let nats: NatsServer;

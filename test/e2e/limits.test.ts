@@ -2,23 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { StanConns, channelz, unique, untilAsync } from '../helpers/raw.js';
-import { type Received, type StanConn, closeStan, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
+import { type StanConn, closeStan, publish, seqs, sleep, subscribe, unsubscribeSub, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
-
-const seqs = (got: Received[]) => got.map((m) => m.seq);
 
 /** The size the Go memory store counts for a message: its MsgProto encoding (sequence < 128, no reply). */
 function msgSize(subject: string, dataLen: number): number {
   const varint = (n: number) => (n < 128 ? 1 : n < 16384 ? 2 : 3);
   return 2 + (1 + varint(subject.length) + subject.length) + (1 + varint(dataLen) + dataLen) + 10;
-}
-
-function unsubscribeSub(sub: any): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sub.once('unsubscribed', () => resolve());
-    sub.once('error', reject);
-    sub.unsubscribe();
-  });
 }
 
 describe('store limits', () => {

@@ -4,27 +4,8 @@ import type { NatsConnection } from 'nats';
 import { pb } from '../../src/proto/codec.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { StanConns, channelz, rawNats, unique, untilAsync } from '../helpers/raw.js';
-import { type Received, type StanConn, closeStan, publish, sleep, subscribe, until } from '../helpers/stan-client.js';
+import { type Received, type StanConn, closeStan, closeSub, flags, publish, seqs, sleep, subscribe, unsubscribeSub, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
-
-const seqs = (got: Received[]) => got.map((m) => m.seq);
-const flags = (got: Received[]) => got.map((m) => m.redelivered);
-
-function closeSub(sub: any): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sub.once('closed', () => resolve());
-    sub.once('error', reject);
-    sub.close();
-  });
-}
-
-function unsubscribeSub(sub: any): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sub.once('unsubscribed', () => resolve());
-    sub.once('error', reject);
-    sub.unsubscribe();
-  });
-}
 
 describe('queue groups', () => {
   let nats: NatsServer;

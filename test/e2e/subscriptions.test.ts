@@ -4,10 +4,8 @@ import { type NatsConnection, createInbox } from 'nats';
 import { StartPosition, pb } from '../../src/proto/codec.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { StanConns, channelz, liveRawClient, rawNats, rawSubscribe, request, stanSubjects, subReq, unique, utf8 } from '../helpers/raw.js';
-import { type Received, type StanConn, publish, sleep, stan, subscribe, until } from '../helpers/stan-client.js';
+import { type StanConn, publish, seqs, sleep, stan, subscribe, until } from '../helpers/stan-client.js';
 import { type StanProcess, startStanServer } from '../helpers/stan-server.js';
-
-const seqs = (got: Received[]) => got.map((m) => m.seq);
 
 describe('subscriptions', () => {
   let nats: NatsServer;

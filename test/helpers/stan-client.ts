@@ -92,3 +92,24 @@ export function killUnderlyingNats(sc: StanConn): void {
   sc.nc.close();
   delete sc.nc;
 }
+
+export const seqs = (got: Received[]): number[] => got.map((m) => m.seq);
+export const flags = (got: Received[]): boolean[] => got.map((m) => m.redelivered);
+
+/** Closes a subscription (a durable stays on the server) and resolves once the server confirmed it. */
+export function closeSub(sub: any): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sub.once('closed', () => resolve());
+    sub.once('error', reject);
+    sub.close();
+  });
+}
+
+/** Unsubscribes (a durable is removed) and resolves once the server confirmed it. */
+export function unsubscribeSub(sub: any): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sub.once('unsubscribed', () => resolve());
+    sub.once('error', reject);
+    sub.unsubscribe();
+  });
+}
