@@ -25,11 +25,6 @@ export class ErrNotFound extends StoreError {
     super(`not found: ${what}`);
   }
 }
-export class ErrNotSupported extends StoreError {
-  constructor(what: string) {
-    super(`not supported: ${what}`);
-  }
-}
 export class ErrClosed extends StoreError {
   constructor() {
     super('store is closed');
