@@ -135,6 +135,8 @@ describe('server to client heartbeats (-hbi 250ms -hbt 750ms -hbf 2)', () => {
     const pubc = await conns.connect(cid, unique('deaddqpub'), nats.url);
     await publish(pubc, ch, 'm1');
     await until(() => md.got.length === 1);
+    // The client acks on its own; kill it only once the server has the ack, or m1 is rightly redelivered later.
+    await untilAsync(async () => (await channelz(server, ch)).subscriptions[0].pending_count === 0, 10000, 'the ack of m1');
     killUnderlyingNats(dying);
     await untilAsync(async () => !(await clientIds(server)).includes(dying.clientID), 10000, 'the dead client to be removed');
     const c = await channelz(server, ch);
