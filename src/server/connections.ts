@@ -95,7 +95,7 @@ export class ConnectionManager {
         ? { pingRequests: `${srv.Discovery}.pings`, pingInterval: req.pingInterval, pingMaxOut: req.pingMaxOut }
         : {}),
     };
-    if (reply) this.ctx.nc.publish(reply, pb.ConnectResponse.encode(response));
+    if (reply) this.ctx.out.publish(reply, pb.ConnectResponse.encode(response));
     return true;
   }
 
@@ -143,10 +143,10 @@ export class ConnectionManager {
     }
     const client = this.ctx.clients.byConnection(connId);
     if (!client) {
-      this.ctx.nc.publish(reply, pb.PingResponse.encode({ error: ProtocolError.clientReplaced }));
+      this.ctx.out.publish(reply, pb.PingResponse.encode({ error: ProtocolError.clientReplaced }));
       return;
     }
-    this.ctx.nc.publish(reply, EMPTY);
+    this.ctx.out.publish(reply, EMPTY);
     // A client that pings is alive: check its heartbeat again right away if it had been missing them.
     if (client.failedHeartbeats > 0) this.scheduleHeartbeat(client, 1);
   }
@@ -197,10 +197,10 @@ export class ConnectionManager {
   }
 
   private respondConnect(reply: string, error: string): void {
-    if (reply) this.ctx.nc.publish(reply, pb.ConnectResponse.encode({ error }));
+    if (reply) this.ctx.out.publish(reply, pb.ConnectResponse.encode({ error }));
   }
 
   private respondClose(reply: string, error?: string): void {
-    if (reply) this.ctx.nc.publish(reply, pb.CloseResponse.encode(error ? { error } : {}));
+    if (reply) this.ctx.out.publish(reply, pb.CloseResponse.encode(error ? { error } : {}));
   }
 }

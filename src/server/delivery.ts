@@ -90,7 +90,7 @@ export class Delivery {
     }
     const bytes = redelivered ? pb.MsgProto.encode({ ...msg, redelivered: true, redeliveryCount: count }) : encodeStoredMsg(msg);
     try {
-      this.ctx.nc.publish(sub.state.inbox, bytes);
+      this.ctx.out.publish(sub.state.inbox, bytes);
     } catch (err) {
       // A bad inbox fails this subscription only; the message stays pending like any unacked one.
       if (!sub.sendFailed) this.ctx.log.error({ err, clientId: sub.clientId, channel: sub.channel.name, inbox: sub.state.inbox }, 'failed sending a message to a subscription');

@@ -173,9 +173,9 @@ export class PublishPipeline {
   private sendAck(reply: string, guid: string, error?: string): void {
     if (!reply) return;
     if (error) {
-      this.ctx.nc.publish(reply, pb.PubAck.encode({ guid, error }));
+      this.ctx.out.publish(reply, pb.PubAck.encode({ guid, error }));
       return;
     }
-    this.ctx.nc.publish(reply, pb.PubAck.encode({ guid }));
+    this.ctx.out.publish(reply, pb.PubAck.encode({ guid }));
   }
 }

@@ -11,6 +11,7 @@ import { nowNs } from './clock.js';
 import { ClientRegistry } from './client.js';
 import { ConnectionManager } from './connections.js';
 import type { ServerContext } from './context.js';
+import { Outbox } from './outbox.js';
 import { Counters } from './counters.js';
 import { Delivery } from './delivery.js';
 import { InactivityReaper } from './inactivity.js';
@@ -132,7 +133,7 @@ export class StanServer {
     }
     const clients = new ClientRegistry();
     const channels = new ChannelManager(this.store, this.log);
-    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, info, clients, channels, counters: this.counters };
+    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, out: new Outbox(nc), info, clients, channels, counters: this.counters };
     this.delivery = new Delivery(this.ctx);
     this.publish = new PublishPipeline(this.ctx, this.delivery);
     this.reaper = new InactivityReaper(this.ctx, (work) => this.serializeAfterPublishes(work));
@@ -295,6 +296,7 @@ export class StanServer {
       }
     }
     await this.store.close();
+    this.ctx?.out.flush();
     const nc = this.nc;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
   }

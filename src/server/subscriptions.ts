@@ -304,6 +304,6 @@ export class SubscriptionManager {
 
   private respond(reply: string, error?: string, ackInbox?: string): void {
     if (!reply) return;
-    this.ctx.nc.publish(reply, pb.SubscriptionResponse.encode(error ? { error } : { ackInbox }));
+    this.ctx.out.publish(reply, pb.SubscriptionResponse.encode(error ? { error } : { ackInbox }));
   }
 }
