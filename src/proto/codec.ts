@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from './hot.js';
 
 /** A 64-bit value as protobufjs hands it over when the `long` library is present. */
 interface LongLike {
@@ -301,10 +302,17 @@ const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : EMPTY);
 const int = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const bool = (v: unknown): boolean => v === true;
 
+/** The messages of every publish take the hand-written paths of hot.ts; the rest go through protobufjs. */
+function withHotPaths<T>(base: Codec<T>, hot: Partial<Codec<T>>): Codec<T> {
+  return { ...base, ...hot };
+}
+
 export const pb = {
-  PubMsg: passthrough<PubMsg>('pb.PubMsg', ['data', 'connID']),
-  PubAck: codec<PubAck>('pb.PubAck', (m) => ({ guid: str(m.guid), error: str(m.error) })),
-  MsgProto: codec<MsgProto>(
+  PubMsg: withHotPaths(passthrough<PubMsg>('pb.PubMsg', ['data', 'connID']), { decode: decodePubMsg }),
+  PubAck: withHotPaths(codec<PubAck>('pb.PubAck', (m) => ({ guid: str(m.guid), error: str(m.error) })), {
+    encode: (v) => encodePubAck(v.guid, v.error),
+  }),
+  MsgProto: withHotPaths(codec<MsgProto>(
     'pb.MsgProto',
     (m) => ({
       sequence: toNumber(m.sequence as Wide),
@@ -316,8 +324,8 @@ export const pb = {
       redeliveryCount: int(m.redeliveryCount),
     }),
     (v) => ({ ...v, timestamp: fromBigInt(v.timestamp) }),
-  ),
-  Ack: codec<Ack>('pb.Ack', (m) => ({ subject: str(m.subject), sequence: toNumber(m.sequence as Wide) })),
+  ), { encode: encodeMsgProto }),
+  Ack: withHotPaths(codec<Ack>('pb.Ack', (m) => ({ subject: str(m.subject), sequence: toNumber(m.sequence as Wide) })), { decode: decodeAck }),
   ConnectRequest: passthrough<ConnectRequest>('pb.ConnectRequest', ['connID']),
   ConnectResponse: codec<ConnectResponse>('pb.ConnectResponse', (m) => ({
     pubPrefix: str(m.pubPrefix),

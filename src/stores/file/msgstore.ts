@@ -3,7 +3,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileStoreOptions } from '../../config/options.js';
 import type { Logger } from '../../log.js';
-import { type MsgProto, pb } from '../../proto/codec.js';
+import { type MsgProto, encodeStoredMsg, pb } from '../../proto/codec.js';
 import { ErrClosed } from '../errors.js';
 import { type ChannelLimits, isLimited } from '../limits.js';
 import type { MsgStore, MsgStoreState } from '../store.js';
@@ -321,7 +321,7 @@ export class FileMsgStore implements MsgStore {
   private append(msg: MsgProto): void {
     let slice = this.writeSlice;
     if (!slice || this.sliceIsFull(slice)) slice = this.startSlice();
-    const payload = pb.MsgProto.encode(msg);
+    const payload = encodeStoredMsg(msg);
     const record = encodeRecord(REC_NO_TYPE, payload, this.cfg.crc);
     const size = payload.length + MSG_RECORD_OVERHEAD;
     slice.add({ msg, record, entry: { seq: msg.sequence, offset: slice.datEnd, timestamp: msg.timestamp, size: payload.length } });

@@ -1,0 +1,282 @@
+import protobuf from 'protobufjs';
+
+/**
+ * Hand-written encoders and decoders for the four messages every published message costs (PubMsg in, PubAck out,
+ * MsgProto out, Ack in). protobufjs' generated code (static or by reflection, which measure the same) goes through
+ * Reader/Writer objects, a separate wire-type check and a copy into our shape; these read and write the bytes in one
+ * pass. They accept and produce exactly what the protobufjs codecs do, including the strict checks the Go decoder
+ * makes (wrong wire type for a known field, field number 0, truncation, invalid UTF-8 in strings); the unit tests
+ * compare the two on the same inputs.
+ */
+
+export interface HotPubMsg {
+  clientID: string;
+  guid: string;
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+  connID: Uint8Array;
+}
+
+export interface HotMsgProto {
+  sequence: number;
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+  timestamp: bigint;
+  redelivered?: boolean;
+  redeliveryCount?: number;
+}
+
+const readUtf8 = protobuf.util.utf8.readStrict as (buf: Uint8Array, start: number, end: number) => string;
+const EMPTY = new Uint8Array(0);
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+/** A cursor over one message's bytes. */
+class Cursor {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+
+  get more(): boolean {
+    return this.pos < this.buf.length;
+  }
+
+  /** A varint as a JavaScript number (exact up to 2^53, as the server's sequences are). */
+  varint(): number {
+    const buf = this.buf;
+    let b = buf[this.pos++];
+    if (b === undefined) throw new Error('truncated varint');
+    if (b < 0x80) return b;
+    let value = b & 0x7f;
+    let mul = 128;
+    for (let i = 1; i < 10; i++) {
+      b = buf[this.pos++];
+      if (b === undefined) throw new Error('truncated varint');
+      value += (b & 0x7f) * mul;
+      if (b < 0x80) return value;
+      mul *= 128;
+    }
+    throw new Error('varint too long');
+  }
+
+  /** The [start, end) of a length-delimited field's content. */
+  span(): number {
+    const size = this.varint();
+    const start = this.pos;
+    this.pos += size;
+    if (this.pos > this.buf.length) throw new Error('truncated field');
+    return start;
+  }
+
+  string(): string {
+    const start = this.span();
+    return start === this.pos ? '' : readUtf8(this.buf, start, this.pos);
+  }
+
+  bytes(): Uint8Array {
+    const start = this.span();
+    return this.buf.subarray(start, this.pos);
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        this.pos += 8;
+        break;
+      case WIRE_LEN:
+        this.span();
+        return;
+      case WIRE_FIXED32:
+        this.pos += 4;
+        break;
+      default:
+        throw new Error(`unsupported wire type ${wire}`);
+    }
+    if (this.pos > this.buf.length) throw new Error('truncated field');
+  }
+
+  /** The next field's number, with its wire type checked against what `expected(id)` wants (-1: unknown field). */
+  field(expected: (id: number) => number): number {
+    const tag = this.varint();
+    const id = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (id === 0) throw new Error('illegal tag 0');
+    const want = expected(id);
+    if (want === -1) {
+      this.skip(wire);
+      return 0;
+    }
+    if (wire !== want) throw new Error(`wrong wire type ${wire} for field ${id}`);
+    return id;
+  }
+}
+
+const pubMsgWire = (id: number): number => ((id >= 1 && id <= 6) || id === 10 ? WIRE_LEN : -1);
+
+export function decodePubMsg(bytes: Uint8Array): HotPubMsg {
+  const m: HotPubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY };
+  const c = new Cursor(bytes);
+  while (c.more) {
+    switch (c.field(pubMsgWire)) {
+      case 1:
+        m.clientID = c.string();
+        break;
+      case 2:
+        m.guid = c.string();
+        break;
+      case 3:
+        m.subject = c.string();
+        break;
+      case 4:
+        m.reply = c.string();
+        break;
+      case 5:
+        m.data = c.bytes();
+        break;
+      case 6:
+        m.connID = c.bytes();
+        break;
+      case 10:
+        c.span();
+        break;
+    }
+  }
+  return m;
+}
+
+const ackWire = (id: number): number => (id === 1 ? WIRE_LEN : id === 2 ? WIRE_VARINT : -1);
+
+export function decodeAck(bytes: Uint8Array): { subject: string; sequence: number } {
+  let subject = '';
+  let sequence = 0;
+  const c = new Cursor(bytes);
+  while (c.more) {
+    switch (c.field(ackWire)) {
+      case 1:
+        subject = c.string();
+        break;
+      case 2:
+        sequence = c.varint();
+        break;
+    }
+  }
+  return { subject, sequence };
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 128) {
+    buf[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** A 64-bit two's complement varint from its low and high 32 bits (both unsigned). */
+function writeVarint64(buf: Buffer, pos: number, lo: number, hi: number): number {
+  while (hi > 0 || lo >= 128) {
+    buf[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  buf[pos++] = lo;
+  return pos;
+}
+
+function varint64Size(lo: number, hi: number): number {
+  let n = 1;
+  while (hi > 0 || lo >= 128) {
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/** UTF-8 bytes of the strings that recur in every message (channel names, ack subjects, guids are not among them). */
+const utf8Cache = new Map<string, Buffer>();
+const MAX_CACHED_STRINGS = 10_000;
+
+function utf8Of(s: string): Buffer {
+  let b = utf8Cache.get(s);
+  if (!b) {
+    if (utf8Cache.size >= MAX_CACHED_STRINGS) utf8Cache.clear();
+    b = Buffer.from(s, 'utf8');
+    utf8Cache.set(s, b);
+  }
+  return b;
+}
+
+function lenFieldSize(len: number): number {
+  return len === 0 ? 0 : 1 + varintSize(len) + len;
+}
+
+function writeLenField(buf: Buffer, pos: number, tag: number, content: Uint8Array): number {
+  if (content.length === 0) return pos;
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, content.length);
+  buf.set(content, pos);
+  return pos + content.length;
+}
+
+export function encodeMsgProto(m: HotMsgProto): Buffer {
+  const subject = utf8Of(m.subject);
+  const reply = m.reply === '' ? EMPTY : utf8Of(m.reply);
+  const ts = BigInt.asUintN(64, m.timestamp);
+  const tsLo = Number(ts & 0xffffffffn);
+  const tsHi = Number(ts >> 32n);
+  const count = m.redeliveryCount ?? 0;
+  const size =
+    (m.sequence !== 0 ? 1 + varintSize(m.sequence) : 0) +
+    lenFieldSize(subject.length) +
+    lenFieldSize(reply.length) +
+    lenFieldSize(m.data.length) +
+    (ts !== 0n ? 1 + varint64Size(tsLo, tsHi) : 0) +
+    (m.redelivered ? 2 : 0) +
+    (count !== 0 ? 1 + varintSize(count) : 0);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (m.sequence !== 0) {
+    buf[pos++] = 0x08;
+    pos = writeVarint(buf, pos, m.sequence);
+  }
+  pos = writeLenField(buf, pos, 0x12, subject);
+  pos = writeLenField(buf, pos, 0x1a, reply);
+  pos = writeLenField(buf, pos, 0x22, m.data);
+  if (ts !== 0n) {
+    buf[pos++] = 0x28;
+    pos = writeVarint64(buf, pos, tsLo, tsHi);
+  }
+  if (m.redelivered) {
+    buf[pos++] = 0x30;
+    buf[pos++] = 1;
+  }
+  if (count !== 0) {
+    buf[pos++] = 0x38;
+    writeVarint(buf, pos, count);
+  }
+  return buf;
+}
+
+export function encodePubAck(guid: string, error?: string): Buffer {
+  const g = Buffer.from(guid, 'utf8');
+  const e = error ? Buffer.from(error, 'utf8') : EMPTY;
+  const buf = Buffer.allocUnsafe(lenFieldSize(g.length) + lenFieldSize(e.length));
+  writeLenField(buf, writeLenField(buf, 0, 0x0a, g), 0x12, e);
+  return buf;
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import protobuf from 'protobufjs';
+import { decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from '../../src/proto/hot.js';
+
+// The reference: protobufjs by reflection on the same .proto files, as the rest of the codec uses.
+const root = protobuf.loadSync([join(process.cwd(), 'proto', 'protocol.proto')]);
+const PubMsg = root.lookupType('pb.PubMsg');
+const PubAck = root.lookupType('pb.PubAck');
+const MsgProto = root.lookupType('pb.MsgProto');
+const Ack = root.lookupType('pb.Ack');
+
+/** A deterministic pseudo-random source, so that a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const ALPHABET = ['a', 'Z', '.', '_', '9', 'é', '€', '😀', '-'];
+
+function randomString(r: () => number, max: number): string {
+  const n = Math.floor(r() * max);
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALPHABET[Math.floor(r() * ALPHABET.length)];
+  return s;
+}
+
+function randomBytes(r: () => number, max: number): Buffer {
+  return Buffer.from(Array.from({ length: Math.floor(r() * max) }, () => Math.floor(r() * 256)));
+}
+
+/** What protobufjs decodes, or the fact that it refuses the bytes. */
+function reference(type: protobuf.Type, bytes: Uint8Array): Record<string, unknown> | 'error' {
+  try {
+    return type.toObject(type.decode(bytes), { defaults: true, longs: Number, bytes: Array }) as Record<string, unknown>;
+  } catch {
+    return 'error';
+  }
+}
+
+function attempt<T>(fn: () => T): T | 'error' {
+  try {
+    return fn();
+  } catch {
+    return 'error';
+  }
+}
+
+describe('hand-written hot-path codec', () => {
+  it('decodes PubMsg as protobufjs does, for random messages', () => {
+    const r = rng(1);
+    for (let i = 0; i < 2000; i++) {
+      const fields = {
+        clientID: randomString(r, 12),
+        guid: randomString(r, 30),
+        subject: randomString(r, 20),
+        reply: randomString(r, 5),
+        data: randomBytes(r, 300),
+        connID: randomBytes(r, 24),
+        sha256: randomBytes(r, 3),
+      };
+      const bytes = PubMsg.encode(fields).finish();
+      const ours = decodePubMsg(bytes);
+      const ref = reference(PubMsg, bytes) as Record<string, unknown>;
+      assert.deepEqual(
+        { ...ours, data: [...ours.data], connID: [...ours.connID] },
+        { clientID: ref.clientID, guid: ref.guid, subject: ref.subject, reply: ref.reply, data: ref.data, connID: ref.connID },
+      );
+    }
+  });
+
+  it('refuses the same damaged PubMsg and Ack bytes as the strict decoder', () => {
+    const r = rng(2);
+    const good = PubMsg.encode({ clientID: 'me', guid: 'g1', subject: 'orders', data: Buffer.from('hello') }).finish();
+    const ack = Ack.encode({ subject: 'orders', sequence: 77 }).finish();
+    const cases: Uint8Array[] = [
+      Buffer.from([0x00, 0x01]), // field 0
+      Buffer.from([0x08, 0x01]), // clientID as a varint
+      Buffer.from([0x2a, 0x05, 0x01]), // data longer than the message
+      Buffer.from([0x0a, 0x02, 0xff, 0xfe]), // clientID not UTF-8
+      Buffer.from([0x0b]), // group start
+      Buffer.from([0x98, 0x01, 0x05]), // unknown field 19 as a varint: skipped
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const b = Buffer.from(i % 2 ? good : ack);
+      const at = Math.floor(r() * b.length);
+      b[at] = Math.floor(r() * 256);
+      cases.push(r() < 0.3 ? b.subarray(0, Math.floor(r() * b.length)) : b);
+    }
+    for (const bytes of cases) {
+      const ours = attempt(() => decodePubMsg(bytes));
+      const ref = reference(PubMsg, bytes);
+      if (ref === 'error') {
+        assert.equal(ours, 'error', `PubMsg ${Buffer.from(bytes).toString('hex')}`);
+      } else if (ours !== 'error') {
+        assert.equal(ours.guid, ref.guid);
+        assert.equal(ours.subject, ref.subject);
+        assert.deepEqual([...ours.data], ref.data);
+      }
+      const ourAck = attempt(() => decodeAck(bytes));
+      const refAck = reference(Ack, bytes);
+      if (refAck === 'error') assert.equal(ourAck, 'error', `Ack ${Buffer.from(bytes).toString('hex')}`);
+      else if (ourAck !== 'error') assert.equal(ourAck.sequence, refAck.sequence);
+    }
+  });
+
+  it('refuses a known field with the wrong wire type, which protobufjs alone would skip', () => {
+    // PubMsg guid (field 2) sent as a varint; Ack sequence (field 2) sent as bytes
+    assert.throws(() => decodePubMsg(Buffer.from([0x10, 0x05])), /wire type/);
+    assert.throws(() => decodeAck(Buffer.from([0x12, 0x01, 0x00])), /wire type/);
+  });
+
+  it('encodes MsgProto byte for byte as protobufjs does', () => {
+    const r = rng(3);
+    const timestamps = [0n, 1n, 127n, 128n, 1795318658241516400n, 2n ** 63n - 1n, -1n, -(2n ** 63n)];
+    for (let i = 0; i < 2000; i++) {
+      const m = {
+        sequence: [0, 1, 127, 128, 300, 2 ** 32, 2 ** 53 - 1][i % 7]!,
+        subject: randomString(r, 20),
+        reply: randomString(r, 4),
+        data: randomBytes(r, 300),
+        timestamp: timestamps[i % timestamps.length]!,
+        redelivered: r() < 0.5,
+        redeliveryCount: [0, 1, 200, 2 ** 31][Math.floor(r() * 4)]!,
+      };
+      const u = BigInt.asUintN(64, m.timestamp);
+      const long = { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned: false };
+      const ref = MsgProto.encode({ ...m, timestamp: long }).finish();
+      assert.equal(encodeMsgProto(m).toString('hex'), Buffer.from(ref).toString('hex'));
+    }
+  });
+
+  it('encodes PubAck byte for byte as protobufjs does', () => {
+    const r = rng(4);
+    for (let i = 0; i < 1000; i++) {
+      const guid = randomString(r, 40);
+      const error = i % 3 === 0 ? randomString(r, 200) : undefined;
+      const ref = PubAck.encode(error === undefined ? { guid } : { guid, error }).finish();
+      assert.equal(encodePubAck(guid, error).toString('hex'), Buffer.from(ref).toString('hex'));
+    }
+  });
+});
