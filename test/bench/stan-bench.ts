@@ -5,6 +5,7 @@
  * Runs compiled (dist/test/bench), so that worker threads load plain JavaScript:
  *   npm run bench -- --np 1 --ns 1 --n 200000 --ms 128 --runs 5 [--server-args="-st FILE --dir /tmp/store"] [--cpu-prof]
  *   npm run bench -- --store postgres --np 1 --ns 1 --n 100000 --runs 3
+ *   npm run bench -- --server-bin /path/to/go/nats-streaming-server ...   (the same load against another server)
  *
  * --store postgres|mariadb starts a throwaway database with the test helper at its default durability (fsync on /
  * InnoDB log flushed at commit), creates the deploy/sql schema and runs the server with `-st SQL` on it.
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'server-args': { type: 'string', default: '' },
     store: { type: 'string', default: '' },
     'cpu-prof': { type: 'boolean', default: false },
+    'server-bin': { type: 'string', default: '' },
   },
 });
 
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
   const database = await startDatabase(values.store);
   const nats = await startNatsServer();
   const serverArgs = [...database.args, ...(values['server-args'] ? values['server-args'].split(/\s+/) : [])];
-  const server = await startStanServer(nats.url, serverArgs, 'bench-cluster', values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=.tmp/prof'] : []);
+  const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=.tmp/prof'] : [];
+  const server = await startStanServer(nats.url, serverArgs, 'bench-cluster', nodeArgs, undefined, values['server-bin'] || undefined);
   try {
     console.log(`stan-bench: ${np} publisher(s), ${ns} subscriber(s), ${total} msgs of ${size} bytes, ${runs} runs, server args: ${serverArgs.join(' ') || '(defaults)'}`);
     const results = [];

@@ -30,9 +30,12 @@ export async function startStanServer(
   nodeArgs: string[] = [],
   /** What the log says once the process is up: serving by default; an FT standby says it waits. */
   readyPattern: RegExp = /Streaming Server is ready/,
+  /** Another server binary with the same flags (the Go server, for benchmark comparisons); ours by default. */
+  serverBin?: string,
 ): Promise<StanProcess> {
   const monitorPort = await freePort();
-  const proc = startProcess(process.execPath, [...nodeArgs, MAIN, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
+  const [command, entry] = serverBin ? [serverBin, []] : [process.execPath, [...nodeArgs, MAIN]];
+  const proc = startProcess(command, [...entry, '-ns', natsUrl, '-cid', clusterId, '-m', String(monitorPort), '-a', '127.0.0.1', ...args]);
   await proc.waitFor(readyPattern);
   return {
     proc,
