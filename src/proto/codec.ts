@@ -49,6 +49,8 @@ export interface MsgProto {
   timestamp: bigint;
   redelivered?: boolean;
   redeliveryCount?: number;
+  /** This message's encoding as stored and first delivered, once computed (see encodeStoredMsg). */
+  wire?: Uint8Array;
 }
 export interface Ack {
   subject: string;
@@ -450,17 +452,11 @@ export function msgProtoSize(m: MsgProto): number {
   return n;
 }
 
-const storedEncodings = new WeakMap<MsgProto, Uint8Array>();
-
 /**
  * The encoding of a stored message as first delivered (not redelivered): computed once, then shared by every
- * subscriber it goes to and by a store that writes it.
+ * subscriber it goes to and by a store that writes it. Kept on the message itself: a WeakMap lookup per delivery
+ * cost more than the encoding saved.
  */
 export function encodeStoredMsg(m: MsgProto): Uint8Array {
-  let bytes = storedEncodings.get(m);
-  if (!bytes) {
-    bytes = pb.MsgProto.encode(m);
-    storedEncodings.set(m, bytes);
-  }
-  return bytes;
+  return (m.wire ??= pb.MsgProto.encode(m));
 }

@@ -133,6 +133,7 @@ export class PublishPipeline {
         reply: pm.reply,
         data: pm.data,
         timestamp: nowNs(),
+        wire: undefined,
       };
       try {
         channel.append(msg);
