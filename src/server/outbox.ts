@@ -21,6 +21,17 @@ export class MaxPayloadExceeded extends Error {
   }
 }
 
+/** Writes a non-negative integer in ASCII decimal; cheaper than formatting a string and encoding it. */
+function writeDecimal(buf: Buffer, pos: number, n: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  for (let i = pos + digits - 1; i >= pos; i--) {
+    buf[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + digits;
+}
+
 function protocolOf(nc: NatsConnection): ProtocolHandler {
   const protocol = (nc as unknown as { protocol?: ProtocolHandler }).protocol;
   if (typeof protocol?.sendCommand !== 'function') throw new Error('this version of the nats client has no protocol.sendCommand; pin the version in package.json');
@@ -55,7 +66,7 @@ export class Outbox {
     this.ensure(header.length + 12 + payload.length + 2);
     const buf = this.slab;
     let at = this.end + header.copy(buf, this.end);
-    at += buf.write(String(payload.length), at, 'latin1');
+    at = writeDecimal(buf, at, payload.length);
     buf[at++] = 13;
     buf[at++] = 10;
     buf.set(payload, at);
