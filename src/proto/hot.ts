@@ -35,10 +35,49 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const WIRE_FIXED32 = 5;
 
+/** Whether buf[start, end) is all ASCII, so that its Latin-1 reading is its UTF-8 reading. */
+function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
+/**
+ * The last string read from a field, reused while the same bytes come again: a publisher sends the same client ID and
+ * channel in every message. Reusing the string saves the decoding and lets the Map lookups that follow use its
+ * cached hash.
+ */
+class RecentString {
+  private bytes: Buffer = Buffer.alloc(0);
+  private value = '';
+
+  read(buf: Buffer, start: number, end: number): string {
+    const len = end - start;
+    const bytes = this.bytes;
+    if (len === bytes.length) {
+      let i = 0;
+      while (i < len && buf[start + i] === bytes[i]) i++;
+      if (i === len) return this.value;
+    }
+    this.value = readString(buf, start, end);
+    this.bytes = Buffer.from(buf.subarray(start, end));
+    return this.value;
+  }
+}
+
+function readString(buf: Buffer, start: number, end: number): string {
+  if (start === end) return '';
+  // Latin-1 slicing makes a flat one-byte string natively; protobufjs concatenates pieces, which must be flattened
+  // again before the string is hashed or copied.
+  return isAscii(buf, start, end) ? buf.toString('latin1', start, end) : readUtf8(buf, start, end);
+}
+
 /** A cursor over one message's bytes. */
 class Cursor {
   pos = 0;
-  constructor(readonly buf: Uint8Array) {}
+  readonly buf: Buffer;
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   get more(): boolean {
     return this.pos < this.buf.length;
@@ -71,9 +110,9 @@ class Cursor {
     return start;
   }
 
-  string(): string {
+  string(recent?: RecentString): string {
     const start = this.span();
-    return start === this.pos ? '' : readUtf8(this.buf, start, this.pos);
+    return recent ? recent.read(this.buf, start, this.pos) : readString(this.buf, start, this.pos);
   }
 
   bytes(): Uint8Array {
@@ -117,6 +156,8 @@ class Cursor {
   }
 }
 
+const recentClientId = new RecentString();
+const recentSubject = new RecentString();
 const pubMsgWire = (id: number): number => ((id >= 1 && id <= 6) || id === 10 ? WIRE_LEN : -1);
 
 export function decodePubMsg(bytes: Uint8Array): HotPubMsg {
@@ -125,13 +166,13 @@ export function decodePubMsg(bytes: Uint8Array): HotPubMsg {
   while (c.more) {
     switch (c.field(pubMsgWire)) {
       case 1:
-        m.clientID = c.string();
+        m.clientID = c.string(recentClientId);
         break;
       case 2:
         m.guid = c.string();
         break;
       case 3:
-        m.subject = c.string();
+        m.subject = c.string(recentSubject);
         break;
       case 4:
         m.reply = c.string();
@@ -273,7 +314,24 @@ export function encodeMsgProto(m: HotMsgProto): Buffer {
   return buf;
 }
 
+/** Writes an ASCII string's bytes; false (and nothing to rely on written) if it is not ASCII. */
+function writeAscii(buf: Buffer, pos: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    buf[pos + i] = c;
+  }
+  return true;
+}
+
 export function encodePubAck(guid: string, error?: string): Buffer {
+  // GUIDs are NUIDs, ASCII and shorter than 128 bytes: one length byte and a copy without a UTF-8 encoder.
+  if (!error && guid.length > 0 && guid.length < 128) {
+    const buf = Buffer.allocUnsafe(2 + guid.length);
+    buf[0] = 0x0a;
+    buf[1] = guid.length;
+    if (writeAscii(buf, 2, guid)) return buf;
+  }
   const g = Buffer.from(guid, 'utf8');
   const e = error ? Buffer.from(error, 'utf8') : EMPTY;
   const buf = Buffer.allocUnsafe(lenFieldSize(g.length) + lenFieldSize(e.length));

@@ -73,6 +73,17 @@ describe('hand-written hot-path codec', () => {
     }
   });
 
+  it('gives the right client ID and channel when consecutive messages repeat or differ by one byte', () => {
+    const subjects = ['orders', 'orders', 'ordert', 'orders', 'ordérs', 'ordérs', '', 'orders.eu', 'orders'];
+    subjects.forEach((subject, i) => {
+      const clientID = i % 2 ? 'pub-a' : 'pub-b';
+      const bytes = PubMsg.encode({ clientID, guid: `g${i}`, subject }).finish();
+      // A copy in a fresh buffer: a reused string must not depend on where the bytes were.
+      const m = decodePubMsg(Buffer.from(bytes));
+      assert.deepEqual([m.clientID, m.subject, m.guid], [clientID, subject, `g${i}`]);
+    });
+  });
+
   it('refuses the same damaged PubMsg and Ack bytes as the strict decoder', () => {
     const r = rng(2);
     const good = PubMsg.encode({ clientID: 'me', guid: 'g1', subject: 'orders', data: Buffer.from('hello') }).finish();
