@@ -11,6 +11,7 @@ import { nowNs } from './clock.js';
 import { ClientRegistry } from './client.js';
 import { ConnectionManager } from './connections.js';
 import type { ServerContext } from './context.js';
+import { InboundParser } from './inbound.js';
 import { Outbox } from './outbox.js';
 import { Counters } from './counters.js';
 import { Delivery } from './delivery.js';
@@ -108,6 +109,7 @@ export class StanServer {
   async start(natsUrl: string): Promise<void> {
     const nc = await connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`));
     this.nc = nc;
+    InboundParser.install(nc);
     this.watchNats(nc);
     this.store.onFatal = (err) => this.fail(err);
     if (this.opts.ftGroup) {

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { InboundParser } from '../../src/server/inbound.js';
+
+// The reference is the nats client's own parser, the one InboundParser wraps in the server.
+const { Parser } = createRequire(import.meta.url)('nats/lib/nats-base-client/parser.js') as {
+  Parser: new (dispatcher: { push(e: unknown): void }) => { state: number; dispatcher: { push(e: unknown): void }; parse(b: Uint8Array): void };
+};
+
+interface Event {
+  kind: number;
+  msg?: { subject: Uint8Array; reply?: Uint8Array; sid: number; size: number; hdr: number };
+  data?: Uint8Array;
+}
+
+/** What an event says, in a form deepEqual compares by content (the two parsers slice different buffers). */
+function describeEvent(e: Event): unknown {
+  const text = (b?: Uint8Array) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
+  if (!e.msg) return { kind: e.kind, data: text(e.data) };
+  return { kind: e.kind, subject: text(e.msg.subject), reply: text(e.msg.reply) || undefined, sid: e.msg.sid, size: e.msg.size, hdr: e.msg.hdr, data: text(e.data) };
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** A stream of the operations a nats-server sends: messages with and without reply, with headers, pings, info, errors. */
+function serverStream(r: () => number, frames: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let f = 0; f < frames; f++) {
+    const pick = r();
+    const size = Math.floor(r() * (r() < 0.05 ? 200_000 : 300));
+    const payload = Buffer.alloc(size, 97 + (f % 26));
+    if (size > 2) payload.write('\r\nMSG x 1 0\r\n', 0, 'latin1'); // payload bytes that look like protocol
+    const sid = 1 + Math.floor(r() * 5000);
+    if (pick < 0.45) parts.push(Buffer.from(`MSG _STAN.pub.abc.orders.${f % 7} ${sid} ${size}\r\n`), payload, Buffer.from('\r\n'));
+    else if (pick < 0.85) parts.push(Buffer.from(`MSG _STAN.acks.x ${sid} _INBOX.reply.${f}\t${size}\r\n`), payload, Buffer.from('\r\n'));
+    else if (pick < 0.9) {
+      const hdr = Buffer.from('NATS/1.0 503\r\n\r\n');
+      parts.push(Buffer.from(`HMSG _INBOX.mux.${f} ${sid} ${hdr.length} ${hdr.length + size}\r\n`), hdr, payload, Buffer.from('\r\n'));
+    } else if (pick < 0.93) parts.push(Buffer.from('PING\r\n'));
+    else if (pick < 0.96) parts.push(Buffer.from('PONG\r\n'));
+    else if (pick < 0.98) parts.push(Buffer.from('+OK\r\n'));
+    else if (pick < 0.99) parts.push(Buffer.from(`INFO {"server_id":"x","max_payload":1048576,"headers":true,"n":${f}}\r\n`));
+    else parts.push(Buffer.from(`-ERR 'Permissions Violation for Publish to "x.${f}"'\r\n`));
+  }
+  return Buffer.concat(parts);
+}
+
+function record(stream: Buffer, chunkSizes: () => number, fast: boolean): unknown[] {
+  const events: unknown[] = [];
+  const inner = new Parser({ push: (e) => events.push(describeEvent(e as Event)) });
+  const parser = fast ? new InboundParser(inner) : inner;
+  for (let at = 0; at < stream.length; ) {
+    const n = Math.max(1, chunkSizes());
+    // Each chunk in its own buffer, as socket reads arrive.
+    parser.parse(Buffer.from(stream.subarray(at, at + n)));
+    at += n;
+  }
+  return events;
+}
+
+describe('inbound parser (MSG frames read fast, the rest by the nats client parser)', () => {
+  it('produces the same events as the nats client parser for any chunking of the same stream', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = rng(seed);
+      const stream = serverStream(r, 400);
+      const reference = record(stream, () => 64 * 1024, false);
+      assert.ok(reference.length >= 400);
+      const chunkings: (() => number)[] = [() => 64 * 1024, () => Math.floor(r() * 50), () => Math.floor(r() * 70_000), () => stream.length];
+      // Byte by byte is slow with the large messages: a few streams are enough.
+      if (seed <= 2) chunkings.push(() => 1);
+      for (const chunks of chunkings) assert.deepEqual(record(stream, chunks, true), reference, `seed ${seed}`);
+    }
+  });
+
+  it('hands a malformed frame to the nats client parser, which reports it as a protocol error', () => {
+    const inner = new Parser({ push: () => undefined });
+    const parser = new InboundParser(inner);
+    assert.throws(() => parser.parse(Buffer.from('MSG only.subject\r\n')));
+    const inner2 = new Parser({ push: () => undefined });
+    assert.throws(() => new InboundParser(inner2).parse(Buffer.from('XYZ\r\n')));
+  });
+});
