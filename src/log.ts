@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type pinoPrettyModule from 'pino-pretty';
 
 export type { Logger };
 
@@ -23,6 +24,8 @@ export interface ServerLog {
 export function createServerLog(settings: LogSettings): ServerLog {
   const level = settings.trace ? 'trace' : settings.debug ? 'debug' : 'info';
   if (!settings.file && process.stdout.isTTY) {
+    // Loaded only for a terminal: a server under a supervisor never needs it, and it is slow to load.
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPrettyModule;
     const pretty = pinoPretty({ colorize: true, translateTime: settings.time ? 'SYS:standard' : false, ignore: 'pid,hostname' });
     return { logger: pino({ level, base: undefined }, pretty), reopen: () => {} };
   }
