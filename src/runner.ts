@@ -2,7 +2,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import type { ServerOptions } from './config/options.js';
 import { type Logger, createServerLog } from './log.js';
 import { MonitorServer } from './monitor/http.js';
-import { createMetrics } from './monitor/metrics.js';
 import { EmbeddedNats, embeddedNatsArgs } from './server/embedded-nats.js';
 import { StanServer } from './server/server.js';
 import { createStore } from './stores/factory.js';
@@ -53,15 +52,26 @@ export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Prom
     if (opts.pidFile) rmSync(opts.pidFile, { force: true });
   };
   let monitorPort: number | undefined;
+  let loadMetrics: (() => Promise<unknown>) | undefined;
   try {
     const store = await createStore(opts, log);
     server = new StanServer(opts, store, log);
     server.onFatal = hooks.onFatal ?? (() => {});
     if (opts.httpPort) {
       monitor = new MonitorServer(() => server, log);
-      const metrics = createMetrics(() => server, { perSubscription: opts.subscriptionMetrics });
-      server.counters.onStoreFlush = (seconds) => metrics.storeFlush.observe(seconds);
+      const srv = server;
+      // prom-client takes a noticeable part of the start-up: it is loaded once the server serves (or at the first
+      // scrape, if earlier), so that a restart or a failover is not slower for it. Its counters read the server's.
+      let metrics: Promise<ReturnType<typeof import('./monitor/metrics.js').createMetrics>> | undefined;
+      const load = () =>
+        (metrics ??= import('./monitor/metrics.js').then(({ createMetrics }) => {
+          const created = createMetrics(() => srv, { perSubscription: opts.subscriptionMetrics });
+          srv.counters.onStoreFlush = (seconds) => created.storeFlush.observe(seconds);
+          return created;
+        }));
+      loadMetrics = load;
       monitor.extra.set('/metrics', async (_req, res) => {
+        const metrics = await load();
         const body = await metrics.registry.metrics();
         res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
         res.end(body);
@@ -76,5 +86,6 @@ export async function runServer(opts: ServerOptions, hooks: RunHooks = {}): Prom
   }
   const ready = server.start(natsUrl);
   ready.catch(() => undefined);
+  if (loadMetrics) void ready.then(loadMetrics).catch((err: unknown) => log.error({ err }, 'cannot load the metrics module'));
   return { server, monitorPort, natsUrl, log, reopenLog: serverLog.reopen, ready, stop: stopAll };
 }
