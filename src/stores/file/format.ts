@@ -3,7 +3,7 @@
  * version, followed by records framed as [uint32 size-or-type][uint32 CRC-32 of payload][payload]. Message index files
  * hold fixed 32-byte entries instead of framed records.
  */
-import type { Crc32 } from './crc.js';
+import { type Crc32, crcRange } from './crc.js';
 
 export const FILE_VERSION = 1;
 export const VERSION_SIZE = 4;
@@ -118,13 +118,19 @@ export interface IndexEntry {
   size: number;
 }
 
+function writeUint64(b: Buffer, n: number, at: number): void {
+  b.writeUInt32LE(n % 0x1_0000_0000, at);
+  b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4);
+}
+
 export function encodeIndex(e: IndexEntry, crc: Crc32, into?: Buffer, at = 0): Buffer {
   const b = into ?? Buffer.allocUnsafe(INDEX_RECORD_SIZE);
-  b.writeBigUInt64LE(BigInt(e.seq), at);
-  b.writeBigUInt64LE(BigInt(e.offset), at + 8);
+  // Sequences and offsets stay below 2^53: two 32-bit halves each, without a BigInt per field per message.
+  writeUint64(b, e.seq, at);
+  writeUint64(b, e.offset, at + 8);
   b.writeBigInt64LE(e.timestamp, at + 16);
   b.writeUInt32LE(e.size, at + 24);
-  b.writeUInt32LE(crc(b.subarray(at, at + INDEX_RECORD_SIZE - 4)), at + 28);
+  b.writeUInt32LE(crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4), at + 28);
   return b;
 }
 
