@@ -391,11 +391,16 @@ class DedicatedSessionLock<C> implements SessionLock {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const wasHolding = this.holding;
     this.holding = false;
     const conn = this.conn;
     this.conn = undefined;
     this.generation++;
-    if (conn !== undefined) await withDeadline(this.driver.bound, this.driver.end(conn), () => this.driver.destroy(conn)).catch(noop);
+    if (conn === undefined) return;
+    // The database frees a session lock only once it has noticed the disconnection, a moment after end() returns:
+    // unlocking first lets a standby take it as soon as this resolves.
+    if (wasHolding) await withDeadline(this.driver.bound, this.driver.unlock(conn), () => this.driver.destroy(conn)).catch(noop);
+    await withDeadline(this.driver.bound, this.driver.end(conn), () => this.driver.destroy(conn)).catch(noop);
   }
 }
 
