@@ -51,7 +51,8 @@ function pgBackend(): Backend {
     pause: () => s.pause(),
     resume: () => s.resume(),
     async killConnections(db) {
-      await s.query('postgres', 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+      // With a timeout, pg_terminate_backend waits until the session is gone (and so its advisory locks are free).
+      await s.query('postgres', 'SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
     },
   };
 }
@@ -78,6 +79,12 @@ function mysqlBackend(): Backend {
     async killConnections(db) {
       const ids = await s.query(db, 'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()', [db]);
       for (const [id] of ids) await s.exec(db, `KILL ${Number(id)}`).catch(() => undefined);
+      // KILL only marks a session: wait until it is gone, and its GET_LOCK locks with it.
+      const killed = ids.map(([id]) => Number(id));
+      await eventually('the killed sessions to end', async () => {
+        const left = await s.query(db, 'SELECT id FROM information_schema.processlist');
+        return !left.some(([id]) => killed.includes(Number(id)));
+      });
     },
   };
 }
