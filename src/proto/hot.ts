@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import type { Ack, MsgProto, PubMsg } from './codec.js';
 
 /**
  * Hand-written encoders and decoders for the four messages every published message costs (PubMsg in, PubAck out,
@@ -8,25 +9,6 @@ import protobuf from 'protobufjs';
  * makes (wrong wire type for a known field, field number 0, truncation, invalid UTF-8 in strings); the unit tests
  * compare the two on the same inputs.
  */
-
-export interface HotPubMsg {
-  clientID: string;
-  guid: string;
-  subject: string;
-  reply: string;
-  data: Uint8Array;
-  connID: Uint8Array;
-}
-
-export interface HotMsgProto {
-  sequence: number;
-  subject: string;
-  reply: string;
-  data: Uint8Array;
-  timestamp: bigint;
-  redelivered?: boolean;
-  redeliveryCount?: number;
-}
 
 const readUtf8 = protobuf.util.utf8.readStrict as (buf: Uint8Array, start: number, end: number) => string;
 const EMPTY = new Uint8Array(0);
@@ -71,8 +53,8 @@ function readString(buf: Buffer, start: number, end: number): string {
   return isAscii(buf, start, end) ? buf.toString('latin1', start, end) : readUtf8(buf, start, end);
 }
 
-/** A cursor over one message's bytes. */
-class Cursor {
+/** A cursor over one message's bytes; the strict check of the protobufjs codecs reads with it too. */
+export class Cursor {
   pos = 0;
   readonly buf: Buffer;
   constructor(bytes: Uint8Array) {
@@ -160,8 +142,8 @@ const recentClientId = new RecentString();
 const recentSubject = new RecentString();
 const pubMsgWire = (id: number): number => ((id >= 1 && id <= 6) || id === 10 ? WIRE_LEN : -1);
 
-export function decodePubMsg(bytes: Uint8Array): HotPubMsg {
-  const m: HotPubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY };
+export function decodePubMsg(bytes: Uint8Array): PubMsg {
+  const m: PubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY };
   const c = new Cursor(bytes);
   while (c.more) {
     switch (c.field(pubMsgWire)) {
@@ -193,7 +175,7 @@ export function decodePubMsg(bytes: Uint8Array): HotPubMsg {
 
 const ackWire = (id: number): number => (id === 1 ? WIRE_LEN : id === 2 ? WIRE_VARINT : -1);
 
-export function decodeAck(bytes: Uint8Array): { subject: string; sequence: number } {
+export function decodeAck(bytes: Uint8Array): Ack {
   let subject = '';
   let sequence = 0;
   const c = new Cursor(bytes);
@@ -275,22 +257,34 @@ function writeLenField(buf: Buffer, pos: number, tag: number, content: Uint8Arra
   return pos + content.length;
 }
 
-export function encodeMsgProto(m: HotMsgProto): Buffer {
+/** A MsgProto's encoded length, given its strings' UTF-8 lengths and its timestamp's unsigned 32-bit halves. */
+function encodedLength(m: MsgProto, subjectLen: number, replyLen: number, tsLo: number, tsHi: number): number {
+  const count = m.redeliveryCount ?? 0;
+  return (
+    (m.sequence !== 0 ? 1 + varintSize(m.sequence) : 0) +
+    lenFieldSize(subjectLen) +
+    lenFieldSize(replyLen) +
+    lenFieldSize(m.data.length) +
+    (tsLo !== 0 || tsHi !== 0 ? 1 + varint64Size(tsLo, tsHi) : 0) +
+    (m.redelivered ? 2 : 0) +
+    (count !== 0 ? 1 + varintSize(count) : 0)
+  );
+}
+
+/** The encoded size of a MsgProto, which is what the Go stores count as a message's bytes. */
+export function msgProtoSize(m: MsgProto): number {
+  const ts = BigInt.asUintN(64, m.timestamp);
+  return encodedLength(m, utf8Of(m.subject).length, m.reply === '' ? 0 : utf8Of(m.reply).length, Number(ts & 0xffffffffn), Number(ts >> 32n));
+}
+
+export function encodeMsgProto(m: MsgProto): Buffer {
   const subject = utf8Of(m.subject);
   const reply = m.reply === '' ? EMPTY : utf8Of(m.reply);
   const ts = BigInt.asUintN(64, m.timestamp);
   const tsLo = Number(ts & 0xffffffffn);
   const tsHi = Number(ts >> 32n);
   const count = m.redeliveryCount ?? 0;
-  const size =
-    (m.sequence !== 0 ? 1 + varintSize(m.sequence) : 0) +
-    lenFieldSize(subject.length) +
-    lenFieldSize(reply.length) +
-    lenFieldSize(m.data.length) +
-    (ts !== 0n ? 1 + varint64Size(tsLo, tsHi) : 0) +
-    (m.redelivered ? 2 : 0) +
-    (count !== 0 ? 1 + varintSize(count) : 0);
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafe(encodedLength(m, subject.length, reply.length, tsLo, tsHi));
   let pos = 0;
   if (m.sequence !== 0) {
     buf[pos++] = 0x08;
@@ -299,7 +293,7 @@ export function encodeMsgProto(m: HotMsgProto): Buffer {
   pos = writeLenField(buf, pos, 0x12, subject);
   pos = writeLenField(buf, pos, 0x1a, reply);
   pos = writeLenField(buf, pos, 0x22, m.data);
-  if (ts !== 0n) {
+  if (tsLo !== 0 || tsHi !== 0) {
     buf[pos++] = 0x28;
     pos = writeVarint64(buf, pos, tsLo, tsHi);
   }
