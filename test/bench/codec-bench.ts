@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import protobuf from 'protobufjs';
 import { decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from '../../src/proto/hot.js';
+import { median } from './median.js';
 
 const PBJS = 'protobufjs-cli@2.7.1';
 
@@ -96,11 +97,6 @@ function opsPerSec(op: () => number, n: number): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) sink += op();
   return n / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 const fmt = (x: number): string => `${(x / 1e6).toFixed(2)} M`;

@@ -4,13 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { type StoreUnderTest, fileStore, mariadbStore, postgresStore, runFailover } from './failover.js';
+import { median } from './median.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, stores: { type: 'string', default: 'file,postgres' } } });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 async function main(): Promise<void> {
   const runs = Number(values.runs);

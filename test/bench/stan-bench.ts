@@ -16,6 +16,7 @@ import { mysqlSchema, startMariaDb } from '../helpers/mariadb.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { postgresSchema, startPostgres } from '../helpers/postgres.js';
 import { startStanServer } from '../helpers/stan-server.js';
+import { median } from './median.js';
 import type { WorkerJob, WorkerResult } from './bench-worker.js';
 
 const { values } = parseArgs({
@@ -43,11 +44,6 @@ const runs = Number(values.runs);
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function startWorker(job: WorkerJob): { worker: Worker; ready: Promise<void>; done: Promise<WorkerResult> } {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
 import { decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from '../../src/proto/hot.js';
+import { prng } from '../helpers/raw.js';
 
 // The reference: protobufjs by reflection on the same .proto files, as the rest of the codec uses.
 const root = protobuf.loadSync([join(process.cwd(), 'proto', 'protocol.proto')]);
@@ -10,15 +11,6 @@ const PubMsg = root.lookupType('pb.PubMsg');
 const PubAck = root.lookupType('pb.PubAck');
 const MsgProto = root.lookupType('pb.MsgProto');
 const Ack = root.lookupType('pb.Ack');
-
-/** A deterministic pseudo-random source, so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const ALPHABET = ['a', 'Z', '.', '_', '9', 'é', '€', '😀', '-'];
 
@@ -52,7 +44,7 @@ function attempt<T>(fn: () => T): T | 'error' {
 
 describe('hand-written hot-path codec', () => {
   it('decodes PubMsg as protobufjs does, for random messages', () => {
-    const r = rng(1);
+    const r = prng(1);
     for (let i = 0; i < 2000; i++) {
       const fields = {
         clientID: randomString(r, 12),
@@ -85,7 +77,7 @@ describe('hand-written hot-path codec', () => {
   });
 
   it('refuses the same damaged PubMsg and Ack bytes as the strict decoder', () => {
-    const r = rng(2);
+    const r = prng(2);
     const good = PubMsg.encode({ clientID: 'me', guid: 'g1', subject: 'orders', data: Buffer.from('hello') }).finish();
     const ack = Ack.encode({ subject: 'orders', sequence: 77 }).finish();
     const cases: Uint8Array[] = [
@@ -126,7 +118,7 @@ describe('hand-written hot-path codec', () => {
   });
 
   it('encodes MsgProto byte for byte as protobufjs does', () => {
-    const r = rng(3);
+    const r = prng(3);
     const timestamps = [0n, 1n, 127n, 128n, 1795318658241516400n, 2n ** 63n - 1n, -1n, -(2n ** 63n)];
     for (let i = 0; i < 2000; i++) {
       const m = {
@@ -146,7 +138,7 @@ describe('hand-written hot-path codec', () => {
   });
 
   it('encodes PubAck byte for byte as protobufjs does', () => {
-    const r = rng(4);
+    const r = prng(4);
     for (let i = 0; i < 1000; i++) {
       const guid = randomString(r, 40);
       const error = i % 3 === 0 ? randomString(r, 200) : undefined;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { InboundParser } from '../../src/server/inbound.js';
+import { prng } from '../helpers/raw.js';
 
 // The reference is the nats client's own parser, the one InboundParser wraps in the server.
 const { Parser } = createRequire(import.meta.url)('nats/lib/nats-base-client/parser.js') as {
@@ -19,14 +20,6 @@ function describeEvent(e: Event): unknown {
   const text = (b?: Uint8Array) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
   if (!e.msg) return { kind: e.kind, data: text(e.data) };
   return { kind: e.kind, subject: text(e.msg.subject), reply: text(e.msg.reply) || undefined, sid: e.msg.sid, size: e.msg.size, hdr: e.msg.hdr, data: text(e.data) };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 /** A stream of the operations a nats-server sends: messages with and without reply, with headers, pings, info, errors. */
@@ -68,7 +61,7 @@ function record(stream: Buffer, chunkSizes: () => number, fast: boolean): unknow
 describe('inbound parser (MSG frames read fast, the rest by the nats client parser)', () => {
   it('produces the same events as the nats client parser for any chunking of the same stream', () => {
     for (let seed = 1; seed <= 12; seed++) {
-      const r = rng(seed);
+      const r = prng(seed);
       const stream = serverStream(r, 400);
       const reference = record(stream, () => 64 * 1024, false);
       assert.ok(reference.length >= 400);
