@@ -46,7 +46,8 @@ function splitArgs(buf: Uint8Array, from: number, to: number, out: number[], max
   return n;
 }
 
-function parseSize(buf: Uint8Array, start: number, end: number): number {
+/** A non-negative decimal argument (a sid or a size); -1 if it is not one. */
+function parseDecimal(buf: Uint8Array, start: number, end: number): number {
   if (start === end || end - start > 15) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
@@ -127,8 +128,8 @@ export class InboundParser {
       const lineEnd = buf[eol - 1] === CR ? eol - 1 : eol;
       if (buf[i] === M && buf[i + 1] === S && buf[i + 2] === G && (buf[i + 3] === SPACE || buf[i + 3] === TAB)) {
         const n = splitArgs(buf, i + 4, lineEnd, args, 4);
-        const size = n === 3 || n === 4 ? parseSize(buf, args[2 * n - 2]!, args[2 * n - 1]!) : -1;
-        const sid = size >= 0 ? parseSize(buf, args[2]!, args[3]!) : -1;
+        const size = n === 3 || n === 4 ? parseDecimal(buf, args[2 * n - 2]!, args[2 * n - 1]!) : -1;
+        const sid = size >= 0 ? parseDecimal(buf, args[2]!, args[3]!) : -1;
         if (sid < 0) return this.handOver(buf.subarray(i));
         const end = eol + 1 + size + 2;
         if (end > len) {
@@ -150,7 +151,7 @@ export class InboundParser {
       if ((buf[i] | 0x20) === 0x68 /* h */ && (buf[i + 1]! | 0x20) === 0x6d /* m */) {
         // HMSG subject sid [reply] header-size total-size: the frame runs on for total-size bytes and CRLF.
         const n = splitArgs(buf, i + 4, lineEnd, args, 5);
-        const total = n === 4 || n === 5 ? parseSize(buf, args[2 * n - 2]!, args[2 * n - 1]!) : -1;
+        const total = n === 4 || n === 5 ? parseDecimal(buf, args[2 * n - 2]!, args[2 * n - 1]!) : -1;
         if (total < 0) return this.handOver(buf.subarray(i));
         end += total + 2;
         if (end > len) {
