@@ -277,15 +277,32 @@ export function msgProtoSize(m: MsgProto): number {
   return encodedLength(m, utf8Of(m.subject).length, m.reply === '' ? 0 : utf8Of(m.reply).length, Number(ts & 0xffffffffn), Number(ts >> 32n));
 }
 
+/** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */
+export interface EncodeTarget {
+  reserve(size: number): number;
+  readonly buffer: Buffer;
+}
+
 export function encodeMsgProto(m: MsgProto): Buffer {
+  return writeMsgProto(m, undefined);
+}
+
+/** Encodes `m` into room reserved in `target` (the file store frames records this way); returns a view of it. */
+export function encodeMsgProtoInto(m: MsgProto, target: EncodeTarget): Buffer {
+  return writeMsgProto(m, target);
+}
+
+function writeMsgProto(m: MsgProto, target: EncodeTarget | undefined): Buffer {
   const subject = utf8Of(m.subject);
   const reply = m.reply === '' ? EMPTY : utf8Of(m.reply);
   const ts = BigInt.asUintN(64, m.timestamp);
   const tsLo = Number(ts & 0xffffffffn);
   const tsHi = Number(ts >> 32n);
   const count = m.redeliveryCount ?? 0;
-  const buf = Buffer.allocUnsafe(encodedLength(m, subject.length, reply.length, tsLo, tsHi));
-  let pos = 0;
+  const size = encodedLength(m, subject.length, reply.length, tsLo, tsHi);
+  const start = target ? target.reserve(size) : 0;
+  const buf = target ? target.buffer : Buffer.allocUnsafe(size);
+  let pos = start;
   if (m.sequence !== 0) {
     buf[pos++] = 0x08;
     pos = writeVarint(buf, pos, m.sequence);
@@ -305,7 +322,7 @@ export function encodeMsgProto(m: MsgProto): Buffer {
     buf[pos++] = 0x38;
     writeVarint(buf, pos, count);
   }
-  return buf;
+  return target ? buf.subarray(start, start + size) : buf;
 }
 
 /** Writes an ASCII string's bytes; false (and nothing to rely on written) if it is not ASCII. */

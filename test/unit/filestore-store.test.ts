@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type FileStoreOptions, defaultFileStoreOptions } from '../../src/config/options.js';
-import type { ClientInfo, MsgProto, ServerInfo, SubState } from '../../src/proto/codec.js';
+import { type ClientInfo, type MsgProto, type ServerInfo, type SubState, pb } from '../../src/proto/codec.js';
 import { IEEE_POLYNOMIAL, makeCrc32 } from '../../src/stores/file/crc.js';
 import { CorruptFileError } from '../../src/stores/file/format.js';
 import { FileStore } from '../../src/stores/file/filestore.js';
@@ -13,6 +13,7 @@ import { sliceLimitsFor } from '../../src/stores/file/msgstore.js';
 import { type StoreLimits, channelLimitsFor, defaultStoreLimits } from '../../src/stores/limits.js';
 import { MemoryMsgStore } from '../../src/stores/memory/memstore.js';
 import { protoFields, rawIndex, rawRecords } from '../helpers/go-file-format.js';
+import { prng } from '../helpers/raw.js';
 
 const info: ServerInfo = {
   ClusterID: 'unit',
@@ -109,6 +110,36 @@ describe('file store: behaviour on disk', () => {
     assert.deepEqual(subRecs.map((r) => r.type), [1, 5, 5, 4, 2, 3]);
     assert.equal(protoFields(subRecs[0]!.payload).get(8)![0]!.toString(), 'd');
     assert.deepEqual([...protoFields(subRecs[2]!.payload).values()].flat(), [BigInt(sub.ID), 2n]);
+  });
+
+  it('keeps each stored message\'s encoding intact across many flushes, and writes records that match it', async () => {
+    const store = make();
+    await store.init(info);
+    const { msgs } = await store.createChannel('foo');
+    const stored: MsgProto[] = [];
+    const r = prng(11);
+    let seq = 0;
+    // Enough bytes to go through several record buffers, with flushes of every size, some with records of their own
+    // larger than a buffer, and some messages arriving with their encoding already made.
+    for (let round = 0; round < 60; round++) {
+      const n = 1 + Math.floor(r() * 200);
+      for (let i = 0; i < n; i++) {
+        const size = round % 20 === 7 && i === 0 ? 300 * 1024 : Math.floor(r() * 2000);
+        const m = msg(++seq, Buffer.alloc(size, seq % 251));
+        if (i % 10 === 3) m.wire = pb.MsgProto.encode(m);
+        msgs.store(m);
+        stored.push(m);
+      }
+      await msgs.flush();
+    }
+    for (const m of stored) assert.deepEqual(Buffer.from(m.wire!), Buffer.from(pb.MsgProto.encode({ ...m, wire: undefined })), `wire of seq ${m.sequence}`);
+    await store.close();
+    const records = readdirSync(join(dir, 'foo'))
+      .filter((f) => f.endsWith('.dat'))
+      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]))
+      .flatMap((f) => rawRecords(join(dir, 'foo', f), false));
+    assert.equal(records.length, stored.length);
+    records.forEach((rec, i) => assert.ok(Buffer.from(stored[i]!.wire!).equals(rec.payload), `record ${i + 1}`));
   });
 
   it('writes each flush as one write per file and one sync per file, however many messages it holds', async () => {

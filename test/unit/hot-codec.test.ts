@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from '../../src/proto/hot.js';
+import { decodeAck, decodePubMsg, encodeMsgProto, encodeMsgProtoInto, encodePubAck } from '../../src/proto/hot.js';
 import { prng } from '../helpers/raw.js';
 
 // The reference: protobufjs by reflection on the same .proto files, as the rest of the codec uses.
@@ -135,6 +135,30 @@ describe('hand-written hot-path codec', () => {
       const ref = MsgProto.encode({ ...m, timestamp: long }).finish();
       assert.equal(encodeMsgProto(m).toString('hex'), Buffer.from(ref).toString('hex'));
     }
+  });
+
+  it('encodes MsgProto into reserved room without touching the bytes around it', () => {
+    const r = prng(5);
+    const buffer = Buffer.alloc(64 * 1024, 0xee);
+    let end = 0;
+    const target = {
+      buffer,
+      reserve: (size: number) => {
+        const at = end + 8;
+        end = at + size;
+        return at;
+      },
+    };
+    for (let i = 0; i < 200; i++) {
+      const m = { sequence: i + 1, subject: randomString(r, 20), reply: randomString(r, 4), data: randomBytes(r, 200), timestamp: BigInt(i) * 1_000_003n };
+      const before = end;
+      const view = encodeMsgProtoInto(m, target);
+      assert.equal(view.buffer, buffer.buffer);
+      assert.equal(view.toString('hex'), encodeMsgProto(m).toString('hex'));
+      assert.equal(view.byteOffset - buffer.byteOffset, before + 8);
+      assert.ok(buffer.subarray(before, before + 8).every((b) => b === 0xee), 'the 8 bytes before the room are left alone');
+    }
+    assert.ok(buffer.subarray(end).every((b) => b === 0xee));
   });
 
   it('encodes PubAck byte for byte as protobufjs does', () => {

@@ -123,13 +123,14 @@ function writeUint64(b: Buffer, n: number, at: number): void {
   b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4);
 }
 
-export function encodeIndex(e: IndexEntry, crc: Crc32, into?: Buffer, at = 0): Buffer {
+/** Writes one index entry at `at` of `into` (a new buffer when none is given). */
+export function encodeIndex(seq: number, offset: number, timestamp: bigint, size: number, crc: Crc32, into?: Buffer, at = 0): Buffer {
   const b = into ?? Buffer.allocUnsafe(INDEX_RECORD_SIZE);
   // Sequences and offsets stay below 2^53: two 32-bit halves each, without a BigInt per field per message.
-  writeUint64(b, e.seq, at);
-  writeUint64(b, e.offset, at + 8);
-  b.writeBigInt64LE(e.timestamp, at + 16);
-  b.writeUInt32LE(e.size, at + 24);
+  writeUint64(b, seq, at);
+  writeUint64(b, offset, at + 8);
+  b.writeBigInt64LE(timestamp, at + 16);
+  b.writeUInt32LE(size, at + 24);
   b.writeUInt32LE(crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4), at + 28);
   return b;
 }

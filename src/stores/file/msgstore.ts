@@ -3,7 +3,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileStoreOptions } from '../../config/options.js';
 import type { Logger } from '../../log.js';
-import { type MsgProto, encodeStoredMsg, pb } from '../../proto/codec.js';
+import { type MsgProto, pb } from '../../proto/codec.js';
 import { ErrClosed } from '../errors.js';
 import { type ChannelLimits, isLimited } from '../limits.js';
 import type { MsgStore, MsgStoreState } from '../store.js';
@@ -16,12 +16,9 @@ import {
   MSGS_PREFIX,
   MSG_RECORD_OVERHEAD,
   RECORD_HEADER_SIZE,
-  REC_NO_TYPE,
   VERSION_SIZE,
   decodeIndex,
   decodeRecordHeader,
-  encodeIndex,
-  encodeRecord,
   parseDatFileName,
 } from './format.js';
 import { hex, readFully, writeFully } from './io.js';
@@ -196,7 +193,7 @@ export class FileMsgStore implements MsgStore {
     if (!slice.contiguous) return this.lookupInGappySlice(slice, seq);
     const p = slice.positionOf(seq);
     if (p === undefined || p < slice.rmCount) return undefined;
-    if (p >= slice.written) return slice.tail[p - slice.written]?.msg;
+    if (p >= slice.written) return slice.pending.msgs[p - slice.written];
     // The messages after `seq` are likely next (a subscriber catching up), so they are read in the same I/O, and
     // lookups for them that come meanwhile wait for this read instead of starting their own.
     const n = seq === slice.lastSeq ? 1 : Math.min(this.readAheadEntries, slice.written - p);
@@ -292,7 +289,7 @@ export class FileMsgStore implements MsgStore {
     for (const slice of old) {
       slice.removed = true;
       slice.keepOpen = false;
-      slice.tail.length = 0;
+      slice.pending.clear();
     }
     const keepFrom = this.nextSliceId;
     return this.queue.run(async () => {
@@ -321,11 +318,7 @@ export class FileMsgStore implements MsgStore {
   private append(msg: MsgProto): void {
     let slice = this.writeSlice;
     if (!slice || this.sliceIsFull(slice)) slice = this.startSlice();
-    const payload = encodeStoredMsg(msg);
-    const record = encodeRecord(REC_NO_TYPE, payload, this.cfg.crc);
-    const size = payload.length + MSG_RECORD_OVERHEAD;
-    slice.add({ msg, record, entry: { seq: msg.sequence, offset: slice.datEnd, timestamp: msg.timestamp, size: payload.length } });
-    slice.msgsSize += size;
+    const size = slice.add(msg, this.cfg.crc);
     if (this.count === 0) this.first = msg.sequence;
     this.last = msg.sequence;
     this.count++;
@@ -366,28 +359,26 @@ export class FileMsgStore implements MsgStore {
   /** Writes every message stored so far: per slice, one write to the data file, then one to the index file. */
   private async writeUnwritten(): Promise<void> {
     const upTo = this.appended;
-    const results = await Promise.allSettled(this.slices.filter((s) => s.tail.length > 0).map((s) => this.writeTail(s, s.tail.length)));
+    const results = await Promise.allSettled(this.slices.filter((s) => s.pending.count > 0).map((s) => this.writePending(s)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.
     this.durable = Math.max(this.durable, upTo);
   }
 
-  private async writeTail(slice: MsgSlice, n: number): Promise<void> {
-    const items = slice.tail.slice(0, n);
+  private async writePending(slice: MsgSlice): Promise<void> {
+    const bytes = slice.pending.peek();
+    const datOffset = slice.datEnd - bytes.dat.length;
     const h = await slice.acquire();
     try {
-      const dat = n === 1 ? items[0]!.record : Buffer.concat(items.map((u) => u.record));
-      const idx = Buffer.allocUnsafe(n * INDEX_RECORD_SIZE);
-      items.forEach((u, i) => encodeIndex(u.entry, this.cfg.crc, idx, i * INDEX_RECORD_SIZE));
       // Data before index: an index entry must never point at a record that is not there.
-      await writeFully(h.dat, dat, items[0]!.entry.offset);
-      await writeFully(h.idx, idx, VERSION_SIZE + slice.written * INDEX_RECORD_SIZE);
+      await writeFully(h.dat, bytes.dat, datOffset);
+      await writeFully(h.idx, bytes.idx, VERSION_SIZE + slice.written * INDEX_RECORD_SIZE);
       if (this.cfg.opts.doSync) await Promise.all([h.dat.datasync(), h.idx.datasync()]);
       else this.unsynced.add(slice);
       if (slice.removed) return;
-      slice.tail.splice(0, n);
-      slice.written += n;
+      slice.pending.written(bytes);
+      slice.written += bytes.msgs;
     } finally {
       slice.release();
     }
@@ -441,7 +432,7 @@ export class FileMsgStore implements MsgStore {
     if (i >= 0) this.slices.splice(i, 1);
     slice.removed = true;
     slice.keepOpen = false;
-    slice.tail.length = 0;
+    slice.pending.clear();
     if (this.head?.slice === slice) this.head = undefined;
     slice.maybeClose();
     const script = this.cfg.opts.sliceArchiveScript;
@@ -475,9 +466,9 @@ export class FileMsgStore implements MsgStore {
    */
   private async entryAt(slice: MsgSlice, p: number, sequential: boolean): Promise<IndexEntry> {
     if (p >= slice.written) {
-      const u = slice.tail[p - slice.written];
-      if (!u) throw new Error(`no index entry at position ${p} of ${slice.idxPath}`);
-      return u.entry;
+      const at = slice.pending.indexAt(p - slice.written);
+      if (!at) throw new Error(`no index entry at position ${p} of ${slice.idxPath}`);
+      return decodeIndex(at.buf, at.at, undefined) as IndexEntry;
     }
     const head = this.head;
     if (head && head.slice === slice && p >= head.from && p < head.from + head.entries.length) return head.entries[p - head.from]!;
@@ -566,7 +557,7 @@ export class FileMsgStore implements MsgStore {
 
   /** Only old stores have slices with holes in their sequences: find the entry by binary search on the index. */
   private async lookupInGappySlice(slice: MsgSlice, seq: number): Promise<MsgProto | undefined> {
-    for (const u of slice.tail) if (u.entry.seq === seq) return u.msg;
+    for (const m of slice.pending.msgs) if (m.sequence === seq) return m;
     let lo = slice.rmCount;
     let hi = slice.written - 1;
     while (lo <= hi) {

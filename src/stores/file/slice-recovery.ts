@@ -205,7 +205,7 @@ async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o:
     }
     const e: IndexEntry = { seq: msg.sequence, offset, timestamp: msg.timestamp, size: payload.length };
     account(s, e);
-    encodeIndex(e, o.crc, pending, used);
+    encodeIndex(e.seq, e.offset, e.timestamp, e.size, o.crc, pending, used);
     used += INDEX_RECORD_SIZE;
     if (used === pending.length) {
       await flushIndex();

@@ -2,15 +2,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MsgProto } from '../../proto/codec.js';
-import { INDEX_RECORD_SIZE, type IndexEntry, VERSION_SIZE, datFileName, idxFileName, versionHeader } from './format.js';
+import type { Crc32 } from './crc.js';
+import { INDEX_RECORD_SIZE, MSG_RECORD_OVERHEAD, RECORD_HEADER_SIZE, VERSION_SIZE, datFileName, idxFileName, versionHeader } from './format.js';
 import { writeFully } from './io.js';
-
-/** A message stored but not yet written: its encoded record and index entry are ready for the next flush. */
-export interface UnwrittenMsg {
-  msg: MsgProto;
-  record: Buffer;
-  entry: IndexEntry;
-}
+import { PendingRecords } from './pending.js';
 
 export interface SliceHandles {
   dat: FileHandle;
@@ -23,7 +18,7 @@ const IDLE_CLOSE_MS = 1000;
 /**
  * One msgs.N.dat/msgs.N.idx pair. Records in a slice are addressed by position: entry `p` of the index is at
  * 4 + 32 * p. Messages are only ever dropped from the front, so the live ones are the positions [rmCount, msgsCount);
- * the ones at `written` and after are still in memory (`tail`), waiting for the next flush.
+ * the ones at `written` and after are still in memory (`pending`), waiting for the next flush.
  *
  * Only counters are kept per slice. File handles are opened on demand and closed when idle, except for the slice being
  * written to.
@@ -46,7 +41,7 @@ export class MsgSlice {
   datEnd = VERSION_SIZE;
   idxEnd = VERSION_SIZE;
   written = 0;
-  readonly tail: UnwrittenMsg[] = [];
+  readonly pending = new PendingRecords();
   removed = false;
   /** The slice being written to keeps its files open. */
   keepOpen = false;
@@ -75,20 +70,23 @@ export class MsgSlice {
     return p >= 0 && p < this.msgsCount ? p : undefined;
   }
 
-  /** Adds a message at the end; the caller has checked that `entry.seq` follows the last one. */
-  add(u: UnwrittenMsg): void {
+  /** Adds a message at the end; the caller has checked that its sequence follows the last one. Returns its size as counted. */
+  add(msg: MsgProto, crc: Crc32): number {
+    const seq = msg.sequence;
     if (this.msgsCount === 0) {
-      this.baseSeq = u.entry.seq;
-      this.firstSeq = u.entry.seq;
-      this.firstWrite = u.entry.timestamp;
-    } else if (u.entry.seq !== this.lastSeq + 1) {
+      this.baseSeq = seq;
+      this.firstSeq = seq;
+      this.firstWrite = msg.timestamp;
+    } else if (seq !== this.lastSeq + 1) {
       this.contiguous = false;
     }
-    this.lastSeq = u.entry.seq;
+    const payloadSize = this.pending.add(msg, this.datEnd, crc);
+    this.lastSeq = seq;
     this.msgsCount++;
-    this.datEnd += u.record.length;
+    this.msgsSize += payloadSize + MSG_RECORD_OVERHEAD;
+    this.datEnd += RECORD_HEADER_SIZE + payloadSize;
     this.idxEnd += INDEX_RECORD_SIZE;
-    this.tail.push(u);
+    return payloadSize + MSG_RECORD_OVERHEAD;
   }
 
   async acquire(): Promise<SliceHandles> {
