@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 
 /** The `nats` client's parser: it takes socket bytes and pushes protocol events to its dispatcher. */
 interface NatsParser {
@@ -19,6 +19,36 @@ const SPACE = 32;
 const TAB = 9;
 const CR = 13;
 const LF = 10;
+
+/** How the server's hot handlers take a message: its payload and its reply subject ('' when there is none). */
+export type MsgHandler = (data: Uint8Array, reply: string) => void;
+
+interface Route {
+  sub: Subscription;
+  handler: MsgHandler;
+}
+
+/**
+ * The last reply subject read, reused while the same bytes come again: every publish of a connection carries the same
+ * ack inbox. Decoded as the `nats` client does (invalid UTF-8 is replaced, never refused).
+ */
+class RecentReply {
+  private bytes = new Uint8Array(0);
+  private value = '';
+
+  read(buf: Uint8Array, start: number, end: number): string {
+    const len = end - start;
+    const bytes = this.bytes;
+    if (len === bytes.length) {
+      let i = 0;
+      while (i < len && buf[start + i] === bytes[i]) i++;
+      if (i === len) return this.value;
+    }
+    this.bytes = buf.slice(start, end);
+    this.value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, len).toString('utf8');
+    return this.value;
+  }
+}
 
 /** A message's arguments in the form the `nats` client hands to its subscriptions. */
 interface MsgArg {
@@ -64,6 +94,9 @@ function parseDecimal(buf: Uint8Array, start: number, end: number): number {
  * as its own parser would; every other operation (INFO, PING, PONG, +OK, -ERR, HMSG) is passed, as one complete
  * frame, to the client's own parser. The client's parser walks every byte through a state machine and splits the
  * arguments into arrays, which was a seventh of the server's time.
+ *
+ * Messages for a routed subscription (publishes and acks) skip the client's dispatch too: its Msg object, its subject
+ * and reply decoding and its per-message filter closures cost more than the server's own handling of an ack.
  */
 export class InboundParser {
   /** The bytes of an incomplete frame, kept until `needed` bytes (or, when 0, a line end) have arrived. */
@@ -71,16 +104,31 @@ export class InboundParser {
   private pendingLen = 0;
   private needed = 0;
   private readonly args: number[] = [];
+  private readonly routes = new Map<number, Route>();
+  private readonly reply = new RecentReply();
 
-  constructor(private inner: NatsParser) {}
+  constructor(
+    private inner: NatsParser,
+    private readonly onHandlerError: (err: unknown) => void,
+  ) {}
+
+  /**
+   * Subscribes `handler` to `subject`; its messages are handed over straight from the socket bytes. The subscription
+   * keeps a callback to the same handler for the few messages the client's own parser reads.
+   */
+  subscribe(nc: NatsConnection, subject: string, handler: MsgHandler): Subscription {
+    const sub = nc.subscribe(subject, { callback: (_err, msg) => handler(msg.data, msg.reply ?? '') });
+    this.routes.set(sub.getID(), { sub, handler });
+    return sub;
+  }
 
   /** Takes over the connection's parsing, now and after every reconnect (the client makes a new parser then). */
-  static install(nc: NatsConnection): InboundParser {
+  static install(nc: NatsConnection, onHandlerError: (err: unknown) => void): InboundParser {
     const protocol = (nc as unknown as { protocol?: { parser?: NatsParser } }).protocol;
     const inner = protocol?.parser;
     if (!protocol || typeof inner?.parse !== 'function' || typeof inner.dispatcher?.push !== 'function' || inner.state !== OP_START)
       throw new Error('this version of the nats client has no parser to wrap; pin the version in package.json');
-    const fast = new InboundParser(inner);
+    const fast = new InboundParser(inner, onHandlerError);
     Object.defineProperty(protocol, 'parser', {
       configurable: true,
       get: () => fast,
@@ -136,6 +184,21 @@ export class InboundParser {
           needed = end - i;
           break;
         }
+        const data = buf.subarray(eol + 1, eol + 1 + size);
+        i = end;
+        const route = this.routes.get(sid);
+        if (route !== undefined) {
+          if (!route.sub.isClosed()) {
+            try {
+              route.handler(data, n === 4 ? this.reply.read(buf, args[4]!, args[5]!) : '');
+            } catch (err) {
+              // A handler's bug must not leave the rest of the socket bytes unread.
+              this.onHandlerError(err);
+            }
+            continue;
+          }
+          this.routes.delete(sid);
+        }
         const msg: MsgArg = {
           subject: buf.subarray(args[0]!, args[1]!),
           reply: n === 4 ? buf.subarray(args[4]!, args[5]!) : undefined,
@@ -143,8 +206,7 @@ export class InboundParser {
           size,
           hdr: -1,
         };
-        dispatcher.push({ kind: KIND_MSG, msg, data: buf.subarray(eol + 1, eol + 1 + size) });
-        i = end;
+        dispatcher.push({ kind: KIND_MSG, msg, data });
         continue;
       }
       let end = eol + 1;

@@ -1,4 +1,3 @@
-import type { Msg } from 'nats';
 import type { MsgProto, PubMsg } from '../proto/codec.js';
 import { pb, spb } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
@@ -49,9 +48,9 @@ export class PublishPipeline {
     private readonly delivery: Delivery,
   ) {}
 
-  receive(msg: Msg): void {
+  receive(data: Uint8Array, reply: string): void {
     if (this.stopped) return;
-    this.incoming.push({ data: msg.data, reply: msg.reply ?? '' });
+    this.incoming.push({ data, reply });
     this.schedule();
   }
 

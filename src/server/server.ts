@@ -82,6 +82,7 @@ export class StanServer {
   private ctx!: ServerContext;
   private delivery!: Delivery;
   private publish!: PublishPipeline;
+  private inbound!: InboundParser;
   private subscriptions!: SubscriptionManager;
   private connections!: ConnectionManager;
   private reaper!: InactivityReaper;
@@ -109,7 +110,7 @@ export class StanServer {
   async start(natsUrl: string): Promise<void> {
     const nc = await connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`));
     this.nc = nc;
-    InboundParser.install(nc);
+    this.inbound = InboundParser.install(nc, (err) => this.log.error({ err }, 'a message handler failed'));
     this.watchNats(nc);
     this.store.onFatal = (err) => this.fail(err);
     if (this.opts.ftGroup) {
@@ -135,7 +136,7 @@ export class StanServer {
     }
     const clients = new ClientRegistry();
     const channels = new ChannelManager(this.store, this.log);
-    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, out: new Outbox(nc), info, clients, channels, counters: this.counters };
+    this.ctx = { opts: this.opts, log: this.log, store: this.store, nc, out: new Outbox(nc), inbound: this.inbound, info, clients, channels, counters: this.counters };
     this.delivery = new Delivery(this.ctx);
     this.publish = new PublishPipeline(this.ctx, this.delivery);
     this.reaper = new InactivityReaper(this.ctx, (work) => this.serializeAfterPublishes(work));
@@ -215,7 +216,7 @@ export class StanServer {
       this.natsSubs.push(nc.subscribe(subject, { callback: (_err, msg) => handler(msg.data, msg.reply ?? '') }));
     };
     on(info.Discovery, (data, reply) => void this.guard('connect', this.connections.connect(data, reply)));
-    this.natsSubs.push(nc.subscribe(`${info.Publish}.>`, { callback: (_err, msg) => this.publish.receive(msg) }));
+    this.natsSubs.push(this.inbound.subscribe(nc, `${info.Publish}.>`, (data, reply) => this.publish.receive(data, reply)));
     on(info.Subscribe, (data, reply) => void this.serialize(() => this.subscriptions.subscribe(data, reply)));
     on(info.Unsubscribe, (data, reply) => void this.serializeAfterPublishes(() => this.subscriptions.unsubscribe(data, reply, false)));
     on(info.SubClose, (data, reply) => void this.serializeAfterPublishes(() => this.subscriptions.unsubscribe(data, reply, true)));

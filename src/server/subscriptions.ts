@@ -196,18 +196,16 @@ export class SubscriptionManager {
   }
 
   listenForAcks(sub: Subscription): void {
-    sub.ackSub = this.ctx.nc.subscribe(sub.state.ackInbox, {
-      callback: (_err, msg) => {
-        let seq: number;
-        try {
-          seq = pb.Ack.decode(msg.data).sequence;
-        } catch {
-          this.ctx.log.debug({ clientId: sub.clientId, channel: sub.channel.name }, 'ignoring an undecodable ack');
-          return;
-        }
-        if (this.ctx.opts.streamingTrace) this.ctx.log.trace({ clientId: sub.clientId, channel: sub.channel.name, seq }, 'ack');
-        this.delivery.ack(sub, seq);
-      },
+    sub.ackSub = this.ctx.inbound.subscribe(this.ctx.nc, sub.state.ackInbox, (data) => {
+      let seq: number;
+      try {
+        seq = pb.Ack.decode(data).sequence;
+      } catch {
+        this.ctx.log.debug({ clientId: sub.clientId, channel: sub.channel.name }, 'ignoring an undecodable ack');
+        return;
+      }
+      if (this.ctx.opts.streamingTrace) this.ctx.log.trace({ clientId: sub.clientId, channel: sub.channel.name, seq }, 'ack');
+      this.delivery.ack(sub, seq);
     });
   }
 

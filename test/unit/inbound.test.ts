@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { type NatsConnection, connect } from 'nats';
 import { InboundParser } from '../../src/server/inbound.js';
+import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { prng } from '../helpers/raw.js';
 
 // The reference is the nats client's own parser, the one InboundParser wraps in the server.
@@ -48,7 +50,7 @@ function serverStream(r: () => number, frames: number): Buffer {
 function record(stream: Buffer, chunkSizes: () => number, fast: boolean): unknown[] {
   const events: unknown[] = [];
   const inner = new Parser({ push: (e) => events.push(describeEvent(e as Event)) });
-  const parser = fast ? new InboundParser(inner) : inner;
+  const parser = fast ? new InboundParser(inner, (err) => assert.fail(String(err))) : inner;
   for (let at = 0; at < stream.length; ) {
     const n = Math.max(1, chunkSizes());
     // Each chunk in its own buffer, as socket reads arrive.
@@ -74,9 +76,74 @@ describe('inbound parser (MSG frames read fast, the rest by the nats client pars
 
   it('hands a malformed frame to the nats client parser, which reports it as a protocol error', () => {
     const inner = new Parser({ push: () => undefined });
-    const parser = new InboundParser(inner);
+    const parser = new InboundParser(inner, (err) => assert.fail(String(err)));
     assert.throws(() => parser.parse(Buffer.from('MSG only.subject\r\n')));
     const inner2 = new Parser({ push: () => undefined });
-    assert.throws(() => new InboundParser(inner2).parse(Buffer.from('XYZ\r\n')));
+    assert.throws(() => new InboundParser(inner2, (err) => assert.fail(String(err))).parse(Buffer.from('XYZ\r\n')));
+  });
+});
+
+describe('inbound parser routes (subscriptions whose messages skip the nats client dispatch), through a real nats-server', () => {
+  let nats: NatsServer;
+  let pub: NatsConnection;
+  let sub: NatsConnection;
+  before(async () => {
+    nats = await startNatsServer();
+    pub = await connect({ servers: nats.url });
+    sub = await connect({ servers: nats.url });
+  });
+  after(async () => {
+    await pub.close();
+    await sub.close();
+    await nats.stop();
+  });
+
+  it('hands a routed subscription the same payloads and reply subjects the nats client gives a plain one', { timeout: 10_000 }, async () => {
+    const errors: unknown[] = [];
+    const inbound = InboundParser.install(sub, (err) => errors.push(err));
+    const routed: [string, string][] = [];
+    const plain: [string, string][] = [];
+    const total = 300;
+    const done = new Promise<void>((resolve) => {
+      sub.subscribe('route.>', { callback: (_err, m) => plain.push([Buffer.from(m.data).toString('hex'), m.reply ?? '']) });
+      inbound.subscribe(sub, 'route.>', (data, reply) => {
+        routed.push([Buffer.from(data).toString('hex'), reply]);
+        if (routed.length === 7) throw new Error('handler bug');
+        if (routed.length === total) resolve();
+      });
+    });
+    await sub.flush();
+    const r = prng(21);
+    for (let i = 0; i < total; i++) {
+      // Runs of the same reply subject (as one publisher's ack inbox), changes, none, and non-ASCII ones.
+      const reply = i % 50 < 20 ? '_STAN.acks.same' : i % 50 < 30 ? `_INBOX.${i}` : i % 50 < 35 ? `_INBOX.é${i % 2}` : undefined;
+      pub.publish(`route.${i % 3}`, Buffer.alloc(Math.floor(r() * 3000), i % 256), reply === undefined ? {} : { reply });
+    }
+    await pub.flush();
+    await done;
+    await sub.flush();
+    assert.deepEqual(routed, plain);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /handler bug/);
+  });
+
+  it('stops routing to a subscription once it is unsubscribed', { timeout: 10_000 }, async () => {
+    const inbound = InboundParser.install(sub, () => undefined);
+    let routed = 0;
+    const s = inbound.subscribe(sub, 'gone', () => routed++);
+    await sub.flush();
+    pub.publish('gone');
+    await pub.flush();
+    await sub.flush();
+    assert.equal(routed, 1);
+    s.unsubscribe();
+    let others = 0;
+    sub.subscribe('gone', { callback: () => others++ });
+    await sub.flush();
+    pub.publish('gone');
+    await pub.flush();
+    await sub.flush();
+    assert.equal(routed, 1);
+    assert.equal(others, 1);
   });
 });
