@@ -24,9 +24,16 @@ export function connIdKey(connId: Uint8Array): string {
   return Buffer.from(connId.buffer, connId.byteOffset, connId.byteLength).toString('latin1');
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class ClientRegistry {
   private readonly byId = new Map<string, ClientState>();
   private readonly byConnId = new Map<string, ClientState>();
+  private lastByConnection: ClientState | undefined;
 
   get size(): number {
     return this.byId.size;
@@ -37,7 +44,12 @@ export class ClientRegistry {
   }
 
   byConnection(connId: Uint8Array): ClientState | undefined {
-    return this.byConnId.get(connIdKey(connId));
+    // Publishes come in runs from one connection: compare with the last one found before making a key to look up.
+    const last = this.lastByConnection;
+    if (last !== undefined && sameBytes(last.info.ConnID, connId)) return last;
+    const found = this.byConnId.get(connIdKey(connId));
+    this.lastByConnection = found;
+    return found;
   }
 
   add(client: ClientState): void {
@@ -48,6 +60,7 @@ export class ClientRegistry {
   remove(client: ClientState): void {
     if (this.byId.get(client.id) === client) this.byId.delete(client.id);
     if (this.byConnId.get(client.connIdKey) === client) this.byConnId.delete(client.connIdKey);
+    if (this.lastByConnection === client) this.lastByConnection = undefined;
   }
 
   all(): IterableIterator<ClientState> {
