@@ -56,9 +56,16 @@ function readString(buf: Buffer, start: number, end: number): string {
 /** A cursor over one message's bytes; the strict check of the protobufjs codecs reads with it too. */
 export class Cursor {
   pos = 0;
-  readonly buf: Buffer;
+  buf!: Buffer;
   constructor(bytes: Uint8Array) {
+    this.reset(bytes);
+  }
+
+  /** Starts over on other bytes: the hot decoders reuse one cursor instead of allocating one per message. */
+  reset(bytes: Uint8Array): this {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+    return this;
   }
 
   get more(): boolean {
@@ -140,11 +147,14 @@ export class Cursor {
 
 const recentClientId = new RecentString();
 const recentSubject = new RecentString();
+const recentAckSubject = new RecentString();
+/** The decoders run to completion without calling out, so one cursor serves them all. */
+const cursor = new Cursor(EMPTY);
 const pubMsgWire = (id: number): number => ((id >= 1 && id <= 6) || id === 10 ? WIRE_LEN : -1);
 
 export function decodePubMsg(bytes: Uint8Array): PubMsg {
   const m: PubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY };
-  const c = new Cursor(bytes);
+  const c = cursor.reset(bytes);
   while (c.more) {
     switch (c.field(pubMsgWire)) {
       case 1:
@@ -178,11 +188,11 @@ const ackWire = (id: number): number => (id === 1 ? WIRE_LEN : id === 2 ? WIRE_V
 export function decodeAck(bytes: Uint8Array): Ack {
   let subject = '';
   let sequence = 0;
-  const c = new Cursor(bytes);
+  const c = cursor.reset(bytes);
   while (c.more) {
     switch (c.field(ackWire)) {
       case 1:
-        subject = c.string();
+        subject = c.string(recentAckSubject);
         break;
       case 2:
         sequence = c.varint();
@@ -325,23 +335,32 @@ function writeMsgProto(m: MsgProto, target: EncodeTarget | undefined): Buffer {
   return target ? buf.subarray(start, start + size) : buf;
 }
 
-/** Writes an ASCII string's bytes; false (and nothing to rely on written) if it is not ASCII. */
-function writeAscii(buf: Buffer, pos: number, s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return false;
-    buf[pos + i] = c;
-  }
+function isAsciiString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
   return true;
 }
 
+/**
+ * The encoded size of a PubAck without error whose GUID is ASCII and shorter than 128 bytes (every NUID is): one
+ * length byte and the characters as bytes. -1 for any other PubAck, which encodePubAck handles.
+ */
+export function simplePubAckSize(guid: string): number {
+  return guid.length > 0 && guid.length < 128 && isAsciiString(guid) ? 2 + guid.length : -1;
+}
+
+/** Writes a PubAck that simplePubAckSize accepted, at `at` of `buf`. */
+export function writeSimplePubAck(buf: Buffer, at: number, guid: string): void {
+  buf[at] = 0x0a;
+  buf[at + 1] = guid.length;
+  for (let i = 0; i < guid.length; i++) buf[at + 2 + i] = guid.charCodeAt(i);
+}
+
 export function encodePubAck(guid: string, error?: string): Buffer {
-  // GUIDs are NUIDs, ASCII and shorter than 128 bytes: one length byte and a copy without a UTF-8 encoder.
-  if (!error && guid.length > 0 && guid.length < 128) {
-    const buf = Buffer.allocUnsafe(2 + guid.length);
-    buf[0] = 0x0a;
-    buf[1] = guid.length;
-    if (writeAscii(buf, 2, guid)) return buf;
+  const simple = error ? -1 : simplePubAckSize(guid);
+  if (simple > 0) {
+    const buf = Buffer.allocUnsafe(simple);
+    writeSimplePubAck(buf, 0, guid);
+    return buf;
   }
   const g = Buffer.from(guid, 'utf8');
   const e = error ? Buffer.from(error, 'utf8') : EMPTY;

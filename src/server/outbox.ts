@@ -59,18 +59,27 @@ export class Outbox {
   }
 
   publish(subject: string, payload: Uint8Array): void {
+    const at = this.reserve(subject, payload.length);
+    this.slab.set(payload, at);
+  }
+
+  /**
+   * Queues a frame whose `size` payload bytes the caller writes into `buffer` at the returned offset, before anything
+   * else is queued: encoders write there directly instead of allocating a payload to be copied.
+   */
+  reserve(subject: string, size: number): number {
     const max = this.protocol.info?.max_payload;
-    if (max !== undefined && payload.length > max) throw new MaxPayloadExceeded(payload.length, max);
+    if (max !== undefined && size > max) throw new MaxPayloadExceeded(size, max);
     const header = this.header(subject);
     // "PUB <subject> " + up to 10 digits of size + CRLF + payload + CRLF
-    this.ensure(header.length + 12 + payload.length + 2);
+    this.ensure(header.length + 12 + size + 2);
     const buf = this.slab;
     let at = this.end + header.copy(buf, this.end);
-    at = writeDecimal(buf, at, payload.length);
+    at = writeDecimal(buf, at, size);
     buf[at++] = 13;
     buf[at++] = 10;
-    buf.set(payload, at);
-    at += payload.length;
+    const payloadAt = at;
+    at += size;
     buf[at++] = 13;
     buf[at++] = 10;
     this.end = at;
@@ -78,6 +87,12 @@ export class Outbox {
       this.scheduled = true;
       queueMicrotask(this.flushNow);
     }
+    return payloadAt;
+  }
+
+  /** The buffer `reserve` gives offsets in; it may change with each reserve. */
+  get buffer(): Buffer {
+    return this.slab;
   }
 
   /** Hands what is queued to the connection now (before a drain or flush of the connection). */

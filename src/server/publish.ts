@@ -1,5 +1,5 @@
 import type { MsgProto, PubMsg } from '../proto/codec.js';
-import { pb, spb } from '../proto/codec.js';
+import { pb, simplePubAckSize, spb, writeSimplePubAck } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
 import { nowNs } from './clock.js';
 import type { ServerContext } from './context.js';
@@ -172,10 +172,12 @@ export class PublishPipeline {
 
   private sendAck(reply: string, guid: string, error?: string): void {
     if (!reply) return;
-    if (error) {
-      this.ctx.out.publish(reply, pb.PubAck.encode({ guid, error }));
+    const size = error ? -1 : simplePubAckSize(guid);
+    if (size < 0) {
+      this.ctx.out.publish(reply, pb.PubAck.encode(error ? { guid, error } : { guid }));
       return;
     }
-    this.ctx.out.publish(reply, pb.PubAck.encode({ guid }));
+    const at = this.ctx.out.reserve(reply, size);
+    writeSimplePubAck(this.ctx.out.buffer, at, guid);
   }
 }
