@@ -293,16 +293,29 @@ export interface EncodeTarget {
   readonly buffer: Buffer;
 }
 
+/** A target that allocates exactly the room asked for: the encoding is then a buffer of its own. */
+const allocating = {
+  buffer: Buffer.alloc(0),
+  reserve(size: number): number {
+    this.buffer = Buffer.allocUnsafe(size);
+    return 0;
+  },
+};
+
 export function encodeMsgProto(m: MsgProto): Buffer {
-  return writeMsgProto(m, undefined);
+  writeMsgProto(m, allocating);
+  return allocating.buffer;
 }
 
-/** Encodes `m` into room reserved in `target` (the file store frames records this way); returns a view of it. */
-export function encodeMsgProtoInto(m: MsgProto, target: EncodeTarget): Buffer {
+/**
+ * Encodes `m` into room reserved in `target` (the file store frames records this way, deliveries go straight into the
+ * outbox); returns the encoded size.
+ */
+export function encodeMsgProtoInto(m: MsgProto, target: EncodeTarget): number {
   return writeMsgProto(m, target);
 }
 
-function writeMsgProto(m: MsgProto, target: EncodeTarget | undefined): Buffer {
+function writeMsgProto(m: MsgProto, target: EncodeTarget): number {
   const subject = utf8Of(m.subject);
   const reply = m.reply === '' ? EMPTY : utf8Of(m.reply);
   const ts = BigInt.asUintN(64, m.timestamp);
@@ -310,8 +323,8 @@ function writeMsgProto(m: MsgProto, target: EncodeTarget | undefined): Buffer {
   const tsHi = Number(ts >> 32n);
   const count = m.redeliveryCount ?? 0;
   const size = encodedLength(m, subject.length, reply.length, tsLo, tsHi);
-  const start = target ? target.reserve(size) : 0;
-  const buf = target ? target.buffer : Buffer.allocUnsafe(size);
+  const start = target.reserve(size);
+  const buf = target.buffer;
   let pos = start;
   if (m.sequence !== 0) {
     buf[pos++] = 0x08;
@@ -332,7 +345,7 @@ function writeMsgProto(m: MsgProto, target: EncodeTarget | undefined): Buffer {
     buf[pos++] = 0x38;
     writeVarint(buf, pos, count);
   }
-  return target ? buf.subarray(start, start + size) : buf;
+  return size;
 }
 
 function isAsciiString(s: string): boolean {

@@ -1,5 +1,4 @@
-import type { MsgProto } from '../proto/codec.js';
-import { encodeStoredMsg, pb } from '../proto/codec.js';
+import { type MsgProto, encodeMsgProtoInto } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
 import type { ServerContext } from './context.js';
 import type { QueueGroup } from './queue-group.js';
@@ -88,17 +87,15 @@ export class Delivery {
       sub.redeliveredTotal++;
       this.ctx.counters.redeliveries++;
     }
-    const bytes = redelivered ? pb.MsgProto.encode({ ...msg, redelivered: true, redeliveryCount: count }) : encodeStoredMsg(msg);
+    const counters = this.ctx.counters;
     try {
-      this.ctx.out.publish(sub.state.inbox, bytes);
+      counters.outBytes += this.publishMsg(sub.state.inbox, msg, redelivered ? count : 0);
+      counters.outMsgs++;
     } catch (err) {
       // A bad inbox fails this subscription only; the message stays pending like any unacked one.
       if (!sub.sendFailed) this.ctx.log.error({ err, clientId: sub.clientId, channel: sub.channel.name, inbox: sub.state.inbox }, 'failed sending a message to a subscription');
       sub.sendFailed = true;
     }
-    const counters = this.ctx.counters;
-    counters.outMsgs++;
-    counters.outBytes += bytes.length;
     counters.deliveries++;
     const now = Date.now();
     const due = sub.pending.get(seq);
@@ -112,6 +109,20 @@ export class Delivery {
       if (sub.queue && seq > sub.queue.lastSent) sub.queue.lastSent = seq;
     }
     this.armRedelivery(sub);
+  }
+
+  /**
+   * Publishes a message to an inbox; returns its encoded size. A message whose encoding the store already made (the
+   * file store's record) is copied; otherwise it is encoded straight into the outbox.
+   */
+  private publishMsg(inbox: string, msg: MsgProto, redeliveryCount: number): number {
+    const out = this.ctx.out;
+    if (redeliveryCount > 0) return out.publishEncoded(inbox, { ...msg, redelivered: true, redeliveryCount }, encodeMsgProtoInto);
+    if (msg.wire) {
+      out.publish(inbox, msg.wire);
+      return msg.wire.length;
+    }
+    return out.publishEncoded(inbox, msg, encodeMsgProtoInto);
   }
 
   /** Processes an ack from a client; any member of a queue group may ack a message of the group. */

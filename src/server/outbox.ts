@@ -38,6 +38,22 @@ function protocolOf(nc: NatsConnection): ProtocolHandler {
   return protocol;
 }
 
+/** Room for one frame's payload, for an encoder that reserves its size and then writes into `buffer`. */
+export class FrameRoom {
+  constructor(
+    private readonly out: Outbox,
+    private readonly subject: () => string,
+  ) {}
+
+  reserve(size: number): number {
+    return this.out.reserve(this.subject(), size);
+  }
+
+  get buffer(): Buffer {
+    return this.out.buffer;
+  }
+}
+
 /**
  * Everything the server publishes goes through here: the PUB frames of one event-loop turn are written into a single
  * buffer and handed to the NATS connection in one piece. The `nats` client's own publish costs a string template, a
@@ -53,6 +69,8 @@ export class Outbox {
   private scheduled = false;
   private readonly headers = new Map<string, Buffer>();
   private readonly flushNow = (): void => this.flush();
+  private roomSubject = '';
+  private readonly room = new FrameRoom(this, () => this.roomSubject);
 
   constructor(nc: NatsConnection) {
     this.protocol = protocolOf(nc);
@@ -93,6 +111,15 @@ export class Outbox {
   /** The buffer `reserve` gives offsets in; it may change with each reserve. */
   get buffer(): Buffer {
     return this.slab;
+  }
+
+  /**
+   * Queues a frame whose payload `encode` writes in place, through `room` (which it must reserve once); returns the
+   * payload's size. Encoders that take a reservable target (MsgProto for deliveries) then need no buffer of their own.
+   */
+  publishEncoded<T>(subject: string, value: T, encode: (value: T, room: FrameRoom) => number): number {
+    this.roomSubject = subject;
+    return encode(value, this.room);
   }
 
   /** Hands what is queued to the connection now (before a drain or flush of the connection). */

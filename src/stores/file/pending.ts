@@ -46,7 +46,9 @@ export class PendingRecords implements EncodeTarget {
       this.dat.set(msg.wire, at);
       payload = this.dat.subarray(at, at + msg.wire.length);
     } else {
-      payload = encodeMsgProtoInto(msg, this);
+      const size = encodeMsgProtoInto(msg, this);
+      const at = this.datEnd + RECORD_HEADER_SIZE;
+      payload = this.dat.subarray(at, at + size);
       msg.wire = payload;
     }
     const at = this.datEnd;
