@@ -93,6 +93,31 @@ describe('file store: damaged files on recovery', () => {
     assert.ok(!existsSync(join(dir, '.truncate.lck')));
   });
 
+  it('indexes whole records written after the last index entry, and cuts an incomplete write after them', async () => {
+    // What a crash leaves when it comes after a flush wrote its records (and acked them) and before their index entries
+    // were written, with the next flush's record write cut short.
+    const dat = join(dir, 'orders', 'msgs.1.dat');
+    const idx = join(dir, 'orders', 'msgs.1.idx');
+    const datSize = statSync(dat).size;
+    const entries = rawIndex(idx);
+    truncateSync(idx, 4 + (entries.length - 5) * 32);
+    appendFileSync(dat, readFileSync(dat).subarray(entries[0]!.offset, entries[0]!.offset + 20));
+    const { log, lines } = capturingLogger();
+    const store = open(dir, false, log);
+    try {
+      const state = await store.recover();
+      const orders = state!.channels.get('orders')!.channel.msgs;
+      assert.deepEqual(orders.firstAndLastSequence(), [1, 1000]);
+      for (const seq of [995, 996, 1000]) assert.equal(Buffer.from((await orders.lookup(seq))!.data).toString(), `order-${seq}`);
+    } finally {
+      await store.close();
+    }
+    assert.equal(statSync(dat).size, datSize);
+    assert.deepEqual(rawIndex(idx), entries);
+    assert.ok(lines.some((l) => l.msg === 'file store: indexed messages written after the last index entry' && l.msgs === 5));
+    assert.ok(lines.some((l) => l.msg === 'file store: removed an incomplete write at the end of a data file' && l.offset === datSize && l.bytes === 20));
+  });
+
   it('reports a flipped byte in a message as a CRC error at its record, which truncateUnexpectedEOF does not hide', async () => {
     const dat = join(dir, 'events.eu', 'msgs.1.dat');
     const last = rawIndex(join(dir, 'events.eu', 'msgs.1.idx')).at(-1)!;

@@ -139,6 +139,7 @@ export class FileMsgStore implements MsgStore {
         log: cfg.log,
       });
       if (!slice) continue;
+      slice.syncWrites = cfg.opts.doSync;
       this.slices.push(slice);
       this.count += slice.msgsCount;
       this.bytes += slice.msgsSize;
@@ -293,6 +294,7 @@ export class FileMsgStore implements MsgStore {
     }
     const keepFrom = this.nextSliceId;
     return this.queue.run(async () => {
+      await Promise.all(old.map((s) => s.indexing));
       await Promise.all(old.map((s) => s.close()));
       await this.removeMessageFiles(keepFrom);
     });
@@ -307,10 +309,12 @@ export class FileMsgStore implements MsgStore {
     try {
       await this.queue.run(async () => {
         await this.writeUnwritten();
+        await this.writeAllEntries();
         await this.syncWritten();
       });
     } finally {
       for (const slice of this.slices) slice.keepOpen = false;
+      await Promise.all(this.slices.map((s) => s.indexing));
       await Promise.all(this.slices.map((s) => s.close()));
     }
   }
@@ -340,6 +344,7 @@ export class FileMsgStore implements MsgStore {
   private startSlice(): MsgSlice {
     const previous = this.writeSlice;
     const slice = new MsgSlice(this.nextSliceId++, this.cfg.dir, true);
+    slice.syncWrites = this.cfg.opts.doSync;
     slice.keepOpen = true;
     this.slices.push(slice);
     this.writeSlice = slice;
@@ -356,32 +361,46 @@ export class FileMsgStore implements MsgStore {
     return this.slices.length > 1 && this.slices[0]!.live() === 0;
   }
 
-  /** Writes every message stored so far: per slice, one write to the data file, then one to the index file. */
+  /**
+   * Writes the records of every message stored so far, one write per slice, and starts writing their index entries.
+   * A flush (and so a PubAck) waits for the records only: the index is rebuilt from the data file on recovery if a
+   * crash comes first, and with --file_sync the data file is opened so that each write returns once on disk.
+   */
   private async writeUnwritten(): Promise<void> {
     const upTo = this.appended;
-    const results = await Promise.allSettled(this.slices.filter((s) => s.pending.count > 0).map((s) => this.writePending(s)));
+    const results = await Promise.allSettled(this.slices.filter((s) => s.pending.hasUnwrittenData).map((s) => this.writeRecords(s)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.
     this.durable = Math.max(this.durable, upTo);
   }
 
-  private async writePending(slice: MsgSlice): Promise<void> {
-    const bytes = slice.pending.peek();
-    const datOffset = slice.datEnd - bytes.dat.length;
-    const h = await slice.acquire();
-    try {
-      // Data before index: an index entry must never point at a record that is not there.
-      await writeFully(h.dat, bytes.dat, datOffset);
-      await writeFully(h.idx, bytes.idx, VERSION_SIZE + slice.written * INDEX_RECORD_SIZE);
-      if (this.cfg.opts.doSync) await Promise.all([h.dat.datasync(), h.idx.datasync()]);
-      else this.unsynced.add(slice);
-      if (slice.removed) return;
-      slice.pending.written(bytes);
-      slice.written += bytes.msgs;
-    } finally {
-      slice.release();
-    }
+  private async writeRecords(slice: MsgSlice): Promise<void> {
+    const records = slice.pending.records();
+    const offset = slice.datEnd - records.bytes.length;
+    await this.withSlice(slice, (h) => writeFully(h.dat, records.bytes, offset));
+    if (slice.removed) return;
+    slice.pending.recordsWritten(records);
+    if (!slice.syncWrites) this.unsynced.add(slice);
+    // The index write overlaps the next flush's record write; index writes of a slice run one at a time.
+    slice.indexing = slice.indexing
+      .then(() => this.writeEntries(slice))
+      .catch((err: unknown) => this.cfg.log.error({ err, file: slice.idxPath }, 'cannot write index entries; the next flush retries'));
+  }
+
+  private async writeEntries(slice: MsgSlice): Promise<void> {
+    const entries = slice.pending.entries();
+    if (entries.msgs === 0 || slice.removed) return;
+    await this.withSlice(slice, (h) => writeFully(h.idx, entries.bytes, VERSION_SIZE + slice.written * INDEX_RECORD_SIZE));
+    if (slice.removed) return;
+    slice.pending.entriesWritten(entries);
+    slice.written += entries.msgs;
+  }
+
+  /** Waits for every index write under way, and writes what a failed one left; for close. */
+  private async writeAllEntries(): Promise<void> {
+    await Promise.all(this.slices.map((s) => s.indexing));
+    for (const slice of this.slices) await this.writeEntries(slice);
   }
 
   /** Drops the oldest messages over the count and byte limits (always keeping the newest), then empty leading slices. */

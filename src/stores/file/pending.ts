@@ -6,24 +6,27 @@ import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, encodeIndex } from './format.js'
 const DATA_BUFFER_SIZE = 256 * 1024;
 const INDEX_BUFFER_SIZE = 16 * 1024;
 
-/** What a flush writes: the data and index bytes of every pending message, in file order. */
+/** Bytes to write to one of the slice's files, for the first `msgs` messages not yet in it. */
 export interface PendingBytes {
-  dat: Buffer;
-  idx: Buffer;
+  bytes: Buffer;
   msgs: number;
 }
 
 /**
- * The messages of a slice stored since its last write, already in the bytes they take on disk: each record is encoded
- * straight into a shared buffer (its payload is also the message's wire encoding, used for delivery) and each index
- * entry into another, so that a flush writes two ready views instead of framing, copying and joining per message.
+ * The messages of a slice not yet in its files, already in the bytes they take on disk: each record is encoded straight
+ * into a shared buffer (its payload is also the message's wire encoding, used for delivery) and each index entry into
+ * another, so that a write takes a ready view instead of framing, copying and joining per message.
  *
- * Record bytes, once written into the data buffer, are never overwritten: messages keep views of them. When the buffer
- * is full, a new one is started and only the records not yet written to the file are copied over.
+ * Records are written first; index entries follow, later, for the records already written. A message stays here
+ * (for lookups) until its index entry is written too.
+ *
+ * Record bytes, once in the data buffer, are never overwritten: messages keep views of them. When the buffer is full,
+ * a new one is started and only the records not yet written to the file are copied over.
  */
 export class PendingRecords implements EncodeTarget {
-  /** Unwritten messages, oldest first, for lookups before the flush. */
+  /** Messages whose index entry is not written yet, oldest first; the first `dataWritten` have their record written. */
   readonly msgs: MsgProto[] = [];
+  private dataWritten = 0;
   private dat = Buffer.allocUnsafe(DATA_BUFFER_SIZE);
   private datStart = 0;
   private datEnd = 0;
@@ -31,8 +34,9 @@ export class PendingRecords implements EncodeTarget {
   private idxStart = 0;
   private idxEnd = 0;
 
-  get count(): number {
-    return this.msgs.length;
+  /** Whether some records are not written yet. */
+  get hasUnwrittenData(): boolean {
+    return this.msgs.length > this.dataWritten;
   }
 
   /**
@@ -81,27 +85,37 @@ export class PendingRecords implements EncodeTarget {
     return this.dat;
   }
 
-  /** The pending bytes as views; they stay valid (and pending) until `written` says they are on disk. */
-  peek(): PendingBytes {
-    return { dat: this.dat.subarray(this.datStart, this.datEnd), idx: this.idx.subarray(this.idxStart, this.idxEnd), msgs: this.msgs.length };
+  /** The records not written yet, as a view that stays valid (and unwritten) until `recordsWritten`. */
+  records(): PendingBytes {
+    return { bytes: this.dat.subarray(this.datStart, this.datEnd), msgs: this.msgs.length - this.dataWritten };
   }
 
-  /** The `peek`ed bytes are in the files; what was added meanwhile stays pending. */
-  written(p: PendingBytes): void {
-    this.datStart += p.dat.length;
-    this.idxStart += p.idx.length;
+  recordsWritten(p: PendingBytes): void {
+    this.datStart += p.bytes.length;
+    this.dataWritten += p.msgs;
+  }
+
+  /** The index entries of the messages whose record is written, as a view valid until `entriesWritten`. */
+  entries(): PendingBytes {
+    return { bytes: this.idx.subarray(this.idxStart, this.idxStart + this.dataWritten * INDEX_RECORD_SIZE), msgs: this.dataWritten };
+  }
+
+  entriesWritten(p: PendingBytes): void {
+    this.idxStart += p.bytes.length;
     this.msgs.splice(0, p.msgs);
+    this.dataWritten -= p.msgs;
     if (this.idxStart === this.idxEnd) this.idxStart = this.idxEnd = 0;
   }
 
-  /** The index entry bytes of the `i`th pending message. */
+  /** The index entry bytes of the `i`th message here. */
   indexAt(i: number): { buf: Buffer; at: number } | undefined {
     return i >= 0 && i < this.msgs.length ? { buf: this.idx, at: this.idxStart + i * INDEX_RECORD_SIZE } : undefined;
   }
 
-  /** Forgets every pending message (the slice is being removed). */
+  /** Forgets every message (the slice is being removed). */
   clear(): void {
     this.msgs.length = 0;
+    this.dataWritten = 0;
     this.datStart = this.datEnd;
     this.idxStart = this.idxEnd = 0;
   }

@@ -16,7 +16,7 @@ import {
   encodeIndex,
   versionHeader,
 } from './format.js';
-import { exists, readFully, scanRecords, settleScanEnd, writeFully } from './io.js';
+import { type ScanEnd, exists, readFully, scanRecords, settleScanEnd, writeFully } from './io.js';
 import { MsgSlice } from './slice.js';
 
 export interface SliceRecoveryOptions {
@@ -150,13 +150,26 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
   s.written = s.msgsCount;
   s.datEnd = last.offset + RECORD_HEADER_SIZE + last.size;
   const datSize = (await dat.stat()).size;
-  if (datSize > s.datEnd) {
-    // Records past the last indexed one were never confirmed by a flush (it writes data, then index): drop them so that
-    // the data file stays a clean sequence of records.
-    o.log.warn({ file: s.datPath, offset: s.datEnd, bytes: datSize - s.datEnd }, 'file store: removed unindexed bytes at the end of a data file');
-    await dat.truncate(s.datEnd);
-  }
+  if (datSize > s.datEnd) await indexDataTail(s, dat, idx, o, datSize);
   return true;
+}
+
+/**
+ * Records after the last indexed one: a flush acks once its records are written and writes their index entries
+ * afterwards, so a crash can leave acked records without an index entry. Each whole, valid record gets its entry; from
+ * the first record that is not (a write cut short), the data file is cut, since no ack ever covered it.
+ */
+async function indexDataTail(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions, datSize: number): Promise<void> {
+  const before = s.msgsCount;
+  const end = await indexRecords(s, dat, idx, o, s.datEnd, s.idxEnd, true);
+  s.idxEnd = VERSION_SIZE + s.msgsCount * INDEX_RECORD_SIZE;
+  s.written = s.msgsCount;
+  s.datEnd = end.offset;
+  if (s.msgsCount > before) o.log.info({ file: s.idxPath, msgs: s.msgsCount - before }, 'file store: indexed messages written after the last index entry');
+  if (end.kind !== 'eof') {
+    o.log.warn({ file: s.datPath, offset: end.offset, bytes: datSize - end.offset }, 'file store: removed an incomplete write at the end of a data file');
+    await dat.truncate(end.offset);
+  }
 }
 
 function isZeroEntry(b: Buffer, at: number): boolean {
@@ -187,7 +200,21 @@ async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o:
   resetCounters(s);
   await idx.truncate(0);
   await writeFully(idx, versionHeader(), 0);
-  let idxPos = VERSION_SIZE;
+  const end = await indexRecords(s, dat, idx, o, VERSION_SIZE, VERSION_SIZE);
+  const datEnd = await settleScanEnd(end, dat, s.datPath, o.truncateUnexpectedEOF, o.log);
+  await idx.sync();
+  s.datEnd = datEnd;
+  s.idxEnd = VERSION_SIZE + s.msgsCount * INDEX_RECORD_SIZE;
+  s.written = s.msgsCount;
+  if (s.msgsCount > 0) o.log.info({ file: s.idxPath, msgs: s.msgsCount }, 'file store: index rebuilt from the data file');
+}
+
+/**
+ * Scans the data file's records from `datPos`, accounts each message in the slice and writes its index entry from
+ * `idxPos` on. With `inOrder`, a record whose message does not come after the last one stops the scan like a damaged
+ * one. Returns where the scan stopped; the index holds an entry for every record before that.
+ */
+async function indexRecords(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions, datPos: number, idxPos: number, inOrder = false): Promise<ScanEnd> {
   let pending = Buffer.allocUnsafe(INDEX_CHUNK_ENTRIES * INDEX_RECORD_SIZE);
   let used = 0;
   const flushIndex = async () => {
@@ -196,27 +223,30 @@ async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o:
     idxPos += used;
     used = 0;
   };
-  const end = await scanRecords(dat, s.datPath, false, o.doCRC ? o.crc : undefined, async (_type, payload, offset) => {
-    let msg;
-    try {
-      msg = pb.MsgProto.decode(payload);
-    } catch (err) {
-      throw new CorruptFileError(s.datPath, offset, `cannot decode message: ${(err as Error).message}`);
-    }
-    const e: IndexEntry = { seq: msg.sequence, offset, timestamp: msg.timestamp, size: payload.length };
-    account(s, e);
-    encodeIndex(e.seq, e.offset, e.timestamp, e.size, o.crc, pending, used);
-    used += INDEX_RECORD_SIZE;
-    if (used === pending.length) {
-      await flushIndex();
-      pending = Buffer.allocUnsafe(pending.length);
-    }
-  });
-  const datEnd = await settleScanEnd(end, dat, s.datPath, o.truncateUnexpectedEOF, o.log);
+  const end = await scanRecords(
+    dat,
+    s.datPath,
+    false,
+    o.doCRC ? o.crc : undefined,
+    async (_type, payload, offset) => {
+      let msg;
+      try {
+        msg = pb.MsgProto.decode(payload);
+      } catch (err) {
+        throw new CorruptFileError(s.datPath, offset, `cannot decode message: ${(err as Error).message}`);
+      }
+      if (inOrder && msg.sequence <= s.lastSeq) throw new CorruptFileError(s.datPath, offset, `message ${msg.sequence} after message ${s.lastSeq}`);
+      const e: IndexEntry = { seq: msg.sequence, offset, timestamp: msg.timestamp, size: payload.length };
+      account(s, e);
+      encodeIndex(e.seq, e.offset, e.timestamp, e.size, o.crc, pending, used);
+      used += INDEX_RECORD_SIZE;
+      if (used === pending.length) {
+        await flushIndex();
+        pending = Buffer.allocUnsafe(pending.length);
+      }
+    },
+    datPos,
+  );
   await flushIndex();
-  await idx.sync();
-  s.datEnd = datEnd;
-  s.idxEnd = idxPos;
-  s.written = s.msgsCount;
-  if (s.msgsCount > 0) o.log.info({ file: s.idxPath, msgs: s.msgsCount }, 'file store: index rebuilt from the data file');
+  return end;
 }

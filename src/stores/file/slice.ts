@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,13 +13,15 @@ export interface SliceHandles {
   idx: FileHandle;
 }
 
+const { O_RDWR, O_CREAT, O_TRUNC, O_DSYNC } = constants;
+
 /** How long the files of a slice nobody writes to stay open after their last use (the Go store uses one second). */
 const IDLE_CLOSE_MS = 1000;
 
 /**
  * One msgs.N.dat/msgs.N.idx pair. Records in a slice are addressed by position: entry `p` of the index is at
  * 4 + 32 * p. Messages are only ever dropped from the front, so the live ones are the positions [rmCount, msgsCount);
- * the ones at `written` and after are still in memory (`pending`), waiting for the next flush.
+ * the ones at `written` and after are still in memory (`pending`): their records or index entries are not written yet.
  *
  * Only counters are kept per slice. File handles are opened on demand and closed when idle, except for the slice being
  * written to.
@@ -42,6 +45,10 @@ export class MsgSlice {
   idxEnd = VERSION_SIZE;
   written = 0;
   readonly pending = new PendingRecords();
+  /** Files opened so that each write returns once it is on disk (O_DSYNC), when every flush must be synced. */
+  syncWrites = false;
+  /** The last index write started for this slice; the next one, and closing the files, wait for it. */
+  indexing: Promise<void> = Promise.resolve();
   removed = false;
   /** The slice being written to keeps its files open. */
   keepOpen = false;
@@ -140,7 +147,7 @@ export class MsgSlice {
   }
 
   private async openFiles(): Promise<SliceHandles> {
-    const flags = this.mustCreate ? 'w+' : 'r+';
+    const flags = (this.mustCreate ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR) | (this.syncWrites ? O_DSYNC : 0);
     const dat = await open(this.datPath, flags);
     let idx: FileHandle;
     try {
