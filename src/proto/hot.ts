@@ -17,6 +17,17 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const WIRE_FIXED32 = 5;
 
+const scratch = new DataView(new ArrayBuffer(8));
+
+/**
+ * Puts a 64-bit value's two's complement in a shared view, to read its 32-bit halves with getUint32(0 | 4, true):
+ * BigInt masks and shifts allocate a BigInt each, and this runs for every message stored and sent.
+ */
+export function loadUint64(v: bigint): DataView {
+  scratch.setBigUint64(0, v, true);
+  return scratch;
+}
+
 /** Whether buf[start, end) is all ASCII, so that its Latin-1 reading is its UTF-8 reading. */
 function isAscii(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
@@ -283,8 +294,8 @@ function encodedLength(m: MsgProto, subjectLen: number, replyLen: number, tsLo: 
 
 /** The encoded size of a MsgProto, which is what the Go stores count as a message's bytes. */
 export function msgProtoSize(m: MsgProto): number {
-  const ts = BigInt.asUintN(64, m.timestamp);
-  return encodedLength(m, utf8Of(m.subject).length, m.reply === '' ? 0 : utf8Of(m.reply).length, Number(ts & 0xffffffffn), Number(ts >> 32n));
+  const ts = loadUint64(m.timestamp);
+  return encodedLength(m, utf8Of(m.subject).length, m.reply === '' ? 0 : utf8Of(m.reply).length, ts.getUint32(0, true), ts.getUint32(4, true));
 }
 
 /** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */
@@ -318,9 +329,9 @@ export function encodeMsgProtoInto(m: MsgProto, target: EncodeTarget): number {
 function writeMsgProto(m: MsgProto, target: EncodeTarget): number {
   const subject = utf8Of(m.subject);
   const reply = m.reply === '' ? EMPTY : utf8Of(m.reply);
-  const ts = BigInt.asUintN(64, m.timestamp);
-  const tsLo = Number(ts & 0xffffffffn);
-  const tsHi = Number(ts >> 32n);
+  const ts = loadUint64(m.timestamp);
+  const tsLo = ts.getUint32(0, true);
+  const tsHi = ts.getUint32(4, true);
   const count = m.redeliveryCount ?? 0;
   const size = encodedLength(m, subject.length, reply.length, tsLo, tsHi);
   const start = target.reserve(size);

@@ -3,6 +3,7 @@
  * version, followed by records framed as [uint32 size-or-type][uint32 CRC-32 of payload][payload]. Message index files
  * hold fixed 32-byte entries instead of framed records.
  */
+import { loadUint64 } from '../../proto/codec.js';
 import { type Crc32, crcRange } from './crc.js';
 
 export const FILE_VERSION = 1;
@@ -129,7 +130,9 @@ export function encodeIndex(seq: number, offset: number, timestamp: bigint, size
   // Sequences and offsets stay below 2^53: two 32-bit halves each, without a BigInt per field per message.
   writeUint64(b, seq, at);
   writeUint64(b, offset, at + 8);
-  b.writeBigInt64LE(timestamp, at + 16);
+  const ts = loadUint64(timestamp);
+  b.writeUInt32LE(ts.getUint32(0, true), at + 16);
+  b.writeUInt32LE(ts.getUint32(4, true), at + 20);
   b.writeUInt32LE(size, at + 24);
   b.writeUInt32LE(crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4), at + 28);
   return b;
