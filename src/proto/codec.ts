@@ -4,7 +4,16 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { Cursor, decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from './hot.js';
 
-export { type EncodeTarget, encodeMsgProtoInto, loadUint64, msgProtoSize, simplePubAckSize, writeSimplePubAck } from './hot.js';
+export {
+  type EncodeTarget,
+  SUB_STATE_UPDATE_MAX_SIZE,
+  encodeMsgProtoInto,
+  encodeSubStateUpdate,
+  loadUint64,
+  msgProtoSize,
+  simplePubAckSize,
+  writeSimplePubAck,
+} from './hot.js';
 
 /** A 64-bit value as protobufjs hands it over when the `long` library is present. */
 interface LongLike {

@@ -298,6 +298,26 @@ export function msgProtoSize(m: MsgProto): number {
   return encodedLength(m, utf8Of(m.subject).length, m.reply === '' ? 0 : utf8Of(m.reply).length, ts.getUint32(0, true), ts.getUint32(4, true));
 }
 
+/** The most bytes encodeSubStateUpdate writes: two tags and two 64-bit varints. */
+export const SUB_STATE_UPDATE_MAX_SIZE = 22;
+
+/**
+ * Encodes a SubStateUpdate (spb) at the start of `buf`; returns its size. The file store writes one for every message
+ * sent to a subscription and one for every ack. Both fields are uint64, left out when zero (proto3).
+ */
+export function encodeSubStateUpdate(buf: Buffer, id: number, seqno: number): number {
+  let pos = 0;
+  if (id !== 0) {
+    buf[pos++] = 0x08;
+    pos = writeVarint(buf, pos, id);
+  }
+  if (seqno !== 0) {
+    buf[pos++] = 0x10;
+    pos = writeVarint(buf, pos, seqno);
+  }
+  return pos;
+}
+
 /** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */
 export interface EncodeTarget {
   reserve(size: number): number;

@@ -407,6 +407,38 @@ describe('file store: behaviour on disk', () => {
     assert.deepEqual([s1.ID, s2.ID, s3.ID], [1, 2, 1]);
   });
 
+  it('keeps every sent and acked sequence across flushes that overlap appends and outgrow the record buffer', async () => {
+    const store = make({ compactMinFileSize: Number.MAX_SAFE_INTEGER });
+    await store.init(info);
+    const { subs } = await store.createChannel('foo');
+    const sub = subState({ durableName: 'd', isDurable: true });
+    await subs.createSub(sub);
+    const pending = new Set<number>();
+    const flushes: Promise<void>[] = [];
+    const r = prng(12);
+    let seq = 0;
+    // 30,000 sends and most of their acks, about 900 KB of records, with flushes started while more is appended.
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 1000; i++) {
+        subs.addSeqPending(sub.ID, ++seq);
+        pending.add(seq);
+      }
+      for (const p of [...pending]) {
+        if (r() < 0.9) {
+          subs.ackSeqPending(sub.ID, p);
+          pending.delete(p);
+        }
+      }
+      flushes.push(subs.flush());
+    }
+    await Promise.all(flushes);
+    await store.close();
+    const state = await make().recover();
+    const [recovered] = state!.channels.get('foo')!.subscriptions;
+    assert.equal(recovered!.sub.lastSent, seq);
+    assert.deepEqual([...recovered!.pending].sort((x, y) => x - y), [...pending].sort((x, y) => x - y));
+  });
+
   it('compacts subs.dat once most of it is dead records, keeping the state', async () => {
     const store = make({ compactMinFileSize: 0 });
     await store.init(info);

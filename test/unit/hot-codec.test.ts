@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeAck, decodePubMsg, encodeMsgProto, encodeMsgProtoInto, encodePubAck } from '../../src/proto/hot.js';
+import { SUB_STATE_UPDATE_MAX_SIZE, decodeAck, decodePubMsg, encodeMsgProto, encodeMsgProtoInto, encodePubAck, encodeSubStateUpdate } from '../../src/proto/hot.js';
 import { prng } from '../helpers/raw.js';
 
 // The reference: protobufjs by reflection on the same .proto files, as the rest of the codec uses.
@@ -10,6 +10,7 @@ const root = protobuf.loadSync([join(process.cwd(), 'proto', 'protocol.proto')])
 const PubMsg = root.lookupType('pb.PubMsg');
 const PubAck = root.lookupType('pb.PubAck');
 const MsgProto = root.lookupType('pb.MsgProto');
+const SubStateUpdate = protobuf.loadSync([join(process.cwd(), 'proto', 'spb.proto')]).lookupType('spb.SubStateUpdate');
 const Ack = root.lookupType('pb.Ack');
 
 const ALPHABET = ['a', 'Z', '.', '_', '9', 'é', '€', '😀', '-'];
@@ -158,6 +159,18 @@ describe('hand-written hot-path codec', () => {
       assert.ok(buffer.subarray(before, before + 8).every((b) => b === 0xee), 'the 8 bytes before the room are left alone');
     }
     assert.ok(buffer.subarray(end).every((b) => b === 0xee));
+  });
+
+  it('encodes SubStateUpdate byte for byte as protobufjs does', () => {
+    const r = prng(6);
+    const values = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32, 2 ** 53 - 1];
+    const buf = Buffer.alloc(SUB_STATE_UPDATE_MAX_SIZE);
+    for (let i = 0; i < 2000; i++) {
+      const ID = i < 81 ? values[i % 9]! : Math.floor(r() * 2 ** 40);
+      const seqno = i < 81 ? values[Math.floor(i / 9)]! : Math.floor(r() * 2 ** 53);
+      const n = encodeSubStateUpdate(buf, ID, seqno);
+      assert.equal(buf.subarray(0, n).toString('hex'), Buffer.from(SubStateUpdate.encode({ ID, seqno }).finish()).toString('hex'), `${ID} ${seqno}`);
+    }
   });
 
   it('encodes PubAck byte for byte as protobufjs does', () => {

@@ -1,18 +1,24 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, rm } from 'node:fs/promises';
-import type { Crc32 } from './crc.js';
-import { encodeRecord, versionHeader } from './format.js';
+import { type Crc32, type Crc32Range, crcRange } from './crc.js';
+import { MAX_TYPED_RECORD_SIZE, RECORD_HEADER_SIZE, encodeRecord, versionHeader } from './format.js';
 import { writeFully } from './io.js';
 import { SerialQueue } from './serial.js';
 
+/** Records are framed into a buffer of this size, or larger for a big batch. */
+const BUFFER_SIZE = 64 * 1024;
+
 /**
- * A file of typed records that only grows (subs.dat, clients.dat). Appends are buffered and `flush` writes everything
- * buffered in one positional write, then syncs when asked to; appends made while a write is under way go in the next
- * one. A failed write leaves its records buffered, and since they go to the same offsets the next flush retries it.
+ * A file of typed records that only grows (subs.dat, clients.dat). Appends are framed into one buffer and `flush`
+ * writes everything buffered in one positional write, then syncs when asked to; appends made while a write is under
+ * way go in the next one. A failed write leaves its records buffered, and since they go to the same offsets the next
+ * flush retries it. (subs.dat takes two records per delivered message, a sent and an acked sequence.)
  */
 export class AppendLog {
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
+  /** Buffered records are buf[start, end); a write under way reads from there, so bytes are only added after `end`. */
+  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private start = 0;
+  private end = 0;
   /** Ordinals of appended and of durable records, so that each flush waits for exactly the writes it depends on. */
   private appended = 0;
   private durable = 0;
@@ -20,16 +26,18 @@ export class AppendLog {
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly queue = new SerialQueue();
   private closed = false;
+  private readonly crcOfRange: Crc32Range;
 
   private constructor(
     readonly path: string,
     private fh: FileHandle,
-    /** Where the next record goes: the file's length once everything buffered is written. */
-    private end: number,
+    /** Where the next write goes: the file's length once everything buffered is written. */
+    private fileEnd: number,
     private readonly crc: Crc32,
     private readonly doSync: boolean,
     autoSyncMs: number,
   ) {
+    this.crcOfRange = crcRange(crc);
     // When every flush syncs, a background sync has nothing left to do.
     if (!doSync && autoSyncMs > 0) {
       this.syncTimer = setInterval(() => void this.autoSync().catch(() => undefined), autoSyncMs);
@@ -44,13 +52,21 @@ export class AppendLog {
 
   /** Bytes in the file once buffered records are written: what compaction thresholds look at. */
   get size(): number {
-    return this.end + this.bufferedBytes;
+    return this.fileEnd + this.end - this.start;
   }
 
-  append(type: number, payload: Uint8Array): void {
-    const rec = encodeRecord(type, payload, this.crc);
-    this.buffered.push(rec);
-    this.bufferedBytes += rec.length;
+  /** Appends a record of `type` whose payload is the first `length` bytes of `payload`. */
+  append(type: number, payload: Uint8Array, length = payload.length): void {
+    if (length > MAX_TYPED_RECORD_SIZE) throw new Error(`record too big: ${length} bytes`);
+    const need = RECORD_HEADER_SIZE + length;
+    if (this.end + need > this.buf.length) this.grow(need);
+    const at = this.end;
+    const body = at + RECORD_HEADER_SIZE;
+    if (Buffer.isBuffer(payload)) payload.copy(this.buf, body, 0, length);
+    else this.buf.set(length === payload.length ? payload : payload.subarray(0, length), body);
+    this.buf.writeUInt32LE(((type << 24) | length) >>> 0, at);
+    this.buf.writeUInt32LE(this.crcOfRange(this.buf, body, body + length), at + 4);
+    this.end = at + need;
     this.appended++;
   }
 
@@ -88,9 +104,8 @@ export class AppendLog {
       const old = this.fh;
       this.fh = await open(this.path, 'r+');
       await old.close().catch(() => undefined);
-      this.end = content.length;
-      this.buffered = [];
-      this.bufferedBytes = 0;
+      this.fileEnd = content.length;
+      this.start = this.end = 0;
       this.durable = upTo;
       this.needSync = false;
     });
@@ -111,17 +126,26 @@ export class AppendLog {
   }
 
   private async writeBuffered(): Promise<void> {
-    if (this.buffered.length === 0) return;
+    if (this.end === this.start) return;
     const upTo = this.appended;
-    const count = this.buffered.length;
-    const data = count === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes);
-    await writeFully(this.fh, data, this.end);
-    this.end += data.length;
-    this.buffered.splice(0, count);
-    this.bufferedBytes -= data.length;
+    const data = this.buf.subarray(this.start, this.end);
+    await writeFully(this.fh, data, this.fileEnd);
+    this.fileEnd += data.length;
+    this.start += data.length;
+    if (this.start === this.end) this.start = this.end = 0;
     if (this.doSync) await this.fh.datasync();
     else this.needSync = true;
     this.durable = upTo;
+  }
+
+  /** A new buffer with the records not yet written; the old one may still be read by a write under way. */
+  private grow(need: number): void {
+    const buffered = this.end - this.start;
+    const next = Buffer.allocUnsafe(Math.max(BUFFER_SIZE, 2 * (buffered + need)));
+    this.buf.copy(next, 0, this.start, this.end);
+    this.buf = next;
+    this.start = 0;
+    this.end = buffered;
   }
 
   private autoSync(): Promise<void> {

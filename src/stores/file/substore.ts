@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { FileStoreOptions } from '../../config/options.js';
 import type { Logger } from '../../log.js';
-import { type SubState, spb } from '../../proto/codec.js';
+import { SUB_STATE_UPDATE_MAX_SIZE, type SubState, encodeSubStateUpdate, spb } from '../../proto/codec.js';
 import { ErrClosed, ErrNotFound, ErrTooManySubs } from '../errors.js';
 import { type ChannelLimits, isLimited } from '../limits.js';
 import type { RecoveredSubscription, SubStore } from '../store.js';
@@ -10,6 +10,9 @@ import { compactionDue } from './compaction.js';
 import type { Crc32 } from './crc.js';
 import { CorruptFileError, SUBS_FILE, SubRecordType, VERSION_SIZE } from './format.js';
 import { createStoreFile, openStoreFile, scanRecords, settleScanEnd } from './io.js';
+
+/** Where sent and acked sequences are encoded before the log copies them into its buffer. */
+const updateScratch = Buffer.allocUnsafe(SUB_STATE_UPDATE_MAX_SIZE);
 
 export interface SubStoreConfig {
   dir: string;
@@ -110,7 +113,7 @@ export class FileSubStore implements SubStore {
   // Sent and acked records that arrive after close (deliveries racing a shutdown) are dropped: at worst a redelivery.
   addSeqPending(subId: number, seq: number): void {
     if (this.closed) return;
-    this.log.append(SubRecordType.Msg, spb.SubStateUpdate.encode({ ID: subId, seqno: seq }));
+    this.log.append(SubRecordType.Msg, updateScratch, encodeSubStateUpdate(updateScratch, subId, seq));
     this.numRecs++;
     const entry = this.subs.get(subId);
     if (!entry) return;
@@ -120,7 +123,7 @@ export class FileSubStore implements SubStore {
 
   ackSeqPending(subId: number, seq: number): void {
     if (this.closed) return;
-    this.log.append(SubRecordType.Ack, spb.SubStateUpdate.encode({ ID: subId, seqno: seq }));
+    this.log.append(SubRecordType.Ack, updateScratch, encodeSubStateUpdate(updateScratch, subId, seq));
     this.delRecs++;
     this.subs.get(subId)?.pending.delete(seq);
   }
