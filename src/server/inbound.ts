@@ -44,7 +44,8 @@ class RecentReply {
       while (i < len && buf[start + i] === bytes[i]) i++;
       if (i === len) return this.value;
     }
-    this.bytes = buf.slice(start, end);
+    // A copy: a view would keep the whole socket chunk it came in alive.
+    this.bytes = Buffer.from(buf.subarray(start, end));
     this.value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, len).toString('utf8');
     return this.value;
   }
@@ -118,7 +119,9 @@ export class InboundParser {
    */
   subscribe(nc: NatsConnection, subject: string, handler: MsgHandler): Subscription {
     const sub = nc.subscribe(subject, { callback: (_err, msg) => handler(msg.data, msg.reply ?? '') });
-    this.routes.set(sub.getID(), { sub, handler });
+    const sid = sub.getID();
+    this.routes.set(sid, { sub, handler });
+    void sub.closed.then(() => this.routes.delete(sid));
     return sub;
   }
 
