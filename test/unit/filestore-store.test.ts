@@ -461,6 +461,35 @@ describe('file store: behaviour on disk', () => {
     assert.deepEqual([...sub!.pending].sort((x, y) => x - y), [9, 10]);
   });
 
+  it('keeps the records appended while subs.dat is being compacted', async () => {
+    const store = make({ compactMinFileSize: 0 });
+    await store.init(info);
+    const { subs } = await store.createChannel('foo');
+    const keep = subState({ durableName: 'keep', isDurable: true });
+    const gone = subState();
+    await subs.createSub(keep);
+    await subs.createSub(gone);
+    for (let seq = 1; seq <= 10; seq++) subs.addSeqPending(keep.ID, seq);
+    for (let seq = 1; seq <= 8; seq++) subs.ackSeqPending(keep.ID, seq);
+    let compacted = false;
+    const deleting = subs.deleteSub(gone.ID).then(() => {
+      compacted = true;
+    });
+    let seq = 10;
+    while (!compacted) {
+      subs.addSeqPending(keep.ID, ++seq);
+      await new Promise((r) => setImmediate(r));
+    }
+    await deleting;
+    await subs.flush();
+    await store.close();
+    const state = await make().recover();
+    const [sub] = state!.channels.get('foo')!.subscriptions;
+    assert.ok(seq > 11, 'records were appended while the compaction ran');
+    assert.equal(sub!.sub.lastSent, seq);
+    assert.deepEqual([...sub!.pending].sort((x, y) => x - y), Array.from({ length: seq - 8 }, (_, i) => i + 9));
+  });
+
   it('compacts clients.dat once most of it is deletes', async () => {
     const store = make({ compactMinFileSize: 0 });
     await store.init(info);

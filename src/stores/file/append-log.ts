@@ -81,11 +81,13 @@ export class AppendLog {
 
   /**
    * Replaces the file with `build()`'s records (compaction). They are built inside the queue, from state that already
-   * reflects every append so far, which is why the records still buffered can be dropped instead of written.
+   * reflects every append so far, which is why the records buffered then are dropped instead of written; records
+   * appended while the new file is written stay buffered for the next flush.
    */
   rewrite(build: () => Iterable<{ type: number; payload: Uint8Array }>): Promise<void> {
     return this.queue.run(async () => {
       const upTo = this.appended;
+      const covered = this.end - this.start;
       const parts: Buffer[] = [versionHeader()];
       for (const r of build()) parts.push(encodeRecord(r.type, r.payload, this.crc));
       const content = Buffer.concat(parts);
@@ -105,7 +107,9 @@ export class AppendLog {
       this.fh = await open(this.path, 'r+');
       await old.close().catch(() => undefined);
       this.fileEnd = content.length;
-      this.start = this.end = 0;
+      // grow() keeps the buffered records at the front, so the covered ones are still the first `covered` bytes.
+      this.start += covered;
+      if (this.start === this.end) this.start = this.end = 0;
       this.durable = upTo;
       this.needSync = false;
     });
