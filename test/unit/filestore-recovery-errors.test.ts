@@ -118,6 +118,40 @@ describe('file store: damaged files on recovery', () => {
     assert.ok(lines.some((l) => l.msg === 'file store: removed an incomplete write at the end of a data file' && l.offset === datSize && l.bytes === 20));
   });
 
+  it('stops at a damaged record after the last index entry when whole records follow it', async () => {
+    const dat = join(dir, 'orders', 'msgs.1.dat');
+    const idx = join(dir, 'orders', 'msgs.1.idx');
+    const entries = rawIndex(idx);
+    truncateSync(idx, 4 + (entries.length - 5) * 32);
+    const damaged = entries.at(-4)!;
+    flipByte(dat, damaged.offset + 8 + 2);
+    const err = await recoverError(open(dir));
+    assert.equal(err.file, dat);
+    assert.equal(err.offset, damaged.offset);
+    assert.match(err.message, /crc/);
+  });
+
+  it('indexes the records of a slice whose index has no entry yet, and cuts an incomplete write after them', async () => {
+    // A new slice's first flush was acked, its index write had not happened, and the next record write was cut short.
+    const dat = join(dir, 'orders', 'msgs.1.dat');
+    const idx = join(dir, 'orders', 'msgs.1.idx');
+    const entries = rawIndex(idx);
+    const datSize = statSync(dat).size;
+    truncateSync(idx, 4);
+    appendFileSync(dat, readFileSync(dat).subarray(entries[0]!.offset, entries[0]!.offset + 12));
+    const store = open(dir);
+    try {
+      const state = await store.recover();
+      const orders = state!.channels.get('orders')!.channel.msgs;
+      assert.deepEqual(orders.firstAndLastSequence(), [1, 1000]);
+      assert.equal(Buffer.from((await orders.lookup(1000))!.data).toString(), 'order-1000');
+    } finally {
+      await store.close();
+    }
+    assert.equal(statSync(dat).size, datSize);
+    assert.deepEqual(rawIndex(idx), entries);
+  });
+
   it('reports a flipped byte in a message as a CRC error at its record, which truncateUnexpectedEOF does not hide', async () => {
     const dat = join(dir, 'events.eu', 'msgs.1.dat');
     const last = rawIndex(join(dir, 'events.eu', 'msgs.1.idx')).at(-1)!;

@@ -351,6 +351,7 @@ export class FileMsgStore implements MsgStore {
     if (previous) {
       previous.keepOpen = false;
       previous.maybeClose();
+      if (previous.pending.count === 0) previous.pending.release();
     }
     return slice;
   }
@@ -369,6 +370,8 @@ export class FileMsgStore implements MsgStore {
   private async writeUnwritten(): Promise<void> {
     const upTo = this.appended;
     const results = await Promise.allSettled(this.slices.filter((s) => s.pending.hasUnwrittenData).map((s) => this.writeRecords(s)));
+    // Index entries whose write failed earlier are retried with every flush, whichever slice they belong to.
+    for (const slice of this.slices) if (slice.pending.entries().msgs > 0) this.startIndexing(slice);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.
@@ -382,7 +385,10 @@ export class FileMsgStore implements MsgStore {
     if (slice.removed) return;
     slice.pending.recordsWritten(records);
     if (!slice.syncWrites) this.unsynced.add(slice);
-    // The index write overlaps the next flush's record write; index writes of a slice run one at a time.
+  }
+
+  /** Queues an index write: it overlaps the next flush's record write; index writes of a slice run one at a time. */
+  private startIndexing(slice: MsgSlice): void {
     slice.indexing = slice.indexing
       .then(() => this.writeEntries(slice))
       .catch((err: unknown) => this.cfg.log.error({ err, file: slice.idxPath }, 'cannot write index entries; the next flush retries'));
@@ -395,6 +401,9 @@ export class FileMsgStore implements MsgStore {
     if (slice.removed) return;
     slice.pending.entriesWritten(entries);
     slice.written += entries.msgs;
+    if (!slice.syncWrites) this.unsynced.add(slice);
+    // A slice that is no longer written to needs its write buffers no more.
+    if (slice !== this.writeSlice && slice.pending.count === 0) slice.pending.release();
   }
 
   /** Waits for every index write under way, and writes what a failed one left; for close. */

@@ -5,6 +5,7 @@ import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, encodeIndex } from './format.js'
 /** Records are framed into buffers of this size; one buffer takes many flushes' worth of records. */
 const DATA_BUFFER_SIZE = 256 * 1024;
 const INDEX_BUFFER_SIZE = 16 * 1024;
+const NO_BUFFER = Buffer.alloc(0);
 
 /** Bytes to write to one of the slice's files, for the first `msgs` messages not yet in it. */
 export interface PendingBytes {
@@ -27,12 +28,18 @@ export class PendingRecords implements EncodeTarget {
   /** Messages whose index entry is not written yet, oldest first; the first `dataWritten` have their record written. */
   readonly msgs: MsgProto[] = [];
   private dataWritten = 0;
-  private dat = Buffer.allocUnsafe(DATA_BUFFER_SIZE);
+  /** Allocated on the first message: most slices (all the recovered ones but the last) never get one. */
+  private dat = NO_BUFFER;
   private datStart = 0;
   private datEnd = 0;
-  private idx = Buffer.allocUnsafe(INDEX_BUFFER_SIZE);
+  private idx = NO_BUFFER;
   private idxStart = 0;
   private idxEnd = 0;
+
+  /** Messages not yet in both files. */
+  get count(): number {
+    return this.msgs.length;
+  }
 
   /** Whether some records are not written yet. */
   get hasUnwrittenData(): boolean {
@@ -110,6 +117,13 @@ export class PendingRecords implements EncodeTarget {
   /** The index entry bytes of the `i`th message here. */
   indexAt(i: number): { buf: Buffer; at: number } | undefined {
     return i >= 0 && i < this.msgs.length ? { buf: this.idx, at: this.idxStart + i * INDEX_RECORD_SIZE } : undefined;
+  }
+
+  /** Drops the buffers, once everything is written and no more messages will come (messages keep their views). */
+  release(): void {
+    this.clear();
+    this.dat = this.idx = NO_BUFFER;
+    this.datStart = this.datEnd = 0;
   }
 
   /** Forgets every message (the slice is being removed). */

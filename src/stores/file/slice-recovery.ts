@@ -90,12 +90,14 @@ function account(s: MsgSlice, e: IndexEntry): void {
   s.msgsSize += e.size + MSG_RECORD_OVERHEAD;
 }
 
-/** Returns false when the index holds no entry (the data file is then scanned); throws CorruptFileError when it is unusable. */
+/** Recovers the slice from its index, and indexes the records found after its last entry; throws CorruptFileError when the index is unusable. */
 async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions): Promise<boolean> {
   const size = (await idx.stat()).size;
   if (size === 0) {
+    // Created, then a crash before its header was written: like an index with no entry yet.
     await writeFully(idx, versionHeader(), 0);
-    return false;
+    await indexDataTail(s, dat, idx, o, (await dat.stat()).size);
+    return true;
   }
   const header = Buffer.alloc(VERSION_SIZE);
   checkVersion(s.idxPath, header.subarray(0, await readFully(idx, header, 0)));
@@ -144,9 +146,15 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
     }
   }
   if (pos === wholeEnd && size > wholeEnd) {
-    throw new CorruptFileError(s.idxPath, pos, `unexpected end of file: index entry expected to be ${INDEX_RECORD_SIZE} bytes, only read ${size - pos}`, true);
+    // An index write cut short by a crash; its records are still in the data file and get their entries again below.
+    o.log.warn({ file: s.idxPath, offset: wholeEnd, bytes: size - wholeEnd }, 'file store: removed a partial index entry');
+    await idx.truncate(wholeEnd);
   }
-  if (!last) return false;
+  if (!last) {
+    // No entry yet: the slice's first records may be there without theirs (a crash before the first index write).
+    await indexDataTail(s, dat, idx, o, (await dat.stat()).size);
+    return true;
+  }
   await checkLastMessage(s, dat, last, o);
   s.idxEnd = pos;
   s.written = s.msgsCount;
@@ -158,8 +166,9 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
 
 /**
  * Records after the last indexed one: a flush acks once its records are written and writes their index entries
- * afterwards, so a crash can leave acked records without an index entry. Each whole, valid record gets its entry; from
- * the first record that is not (a write cut short), the data file is cut, since no ack ever covered it.
+ * afterwards, so a crash can leave acked records without an index entry. Each whole, valid record gets its entry. A
+ * write cut short at the end of the file (a partial or zero-filled record, or a damaged last one) is cut, since no ack
+ * ever covered it; a damaged record with more after it stops recovery, as damage elsewhere does.
  */
 async function indexDataTail(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions, datSize: number): Promise<void> {
   const before = s.msgsCount;
@@ -168,10 +177,21 @@ async function indexDataTail(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: S
   s.written = s.msgsCount;
   s.datEnd = end.offset;
   if (s.msgsCount > before) o.log.info({ file: s.idxPath, msgs: s.msgsCount - before }, 'file store: indexed messages written after the last index entry');
-  if (end.kind !== 'eof') {
-    o.log.warn({ file: s.datPath, offset: end.offset, bytes: datSize - end.offset }, 'file store: removed an incomplete write at the end of a data file');
-    await dat.truncate(end.offset);
+  if (end.kind === 'eof') return;
+  if (end.kind === 'corrupt' && !(await reachesEnd(end.offset, dat, datSize))) {
+    // Damage with whole records after it is not an interrupted write: as anywhere else in the file, recovery stops.
+    o.log.error({ file: s.datPath, offset: end.offset, reason: end.error.reason }, 'file store: cannot recover file; make a copy of the store directory before any repair');
+    throw end.error;
   }
+  o.log.warn({ file: s.datPath, offset: end.offset, bytes: datSize - end.offset }, 'file store: removed an incomplete write at the end of a data file');
+  await dat.truncate(end.offset);
+}
+
+/** Whether the record at `offset` is the last thing in the file: cut short, or its bytes running to the end. */
+async function reachesEnd(offset: number, dat: FileHandle, datSize: number): Promise<boolean> {
+  const header = Buffer.alloc(RECORD_HEADER_SIZE);
+  if ((await readFully(dat, header, offset)) < RECORD_HEADER_SIZE) return true;
+  return offset + RECORD_HEADER_SIZE + decodeRecordHeader(header, 0, false).size >= datSize;
 }
 
 function isZeroEntry(b: Buffer, at: number): boolean {
