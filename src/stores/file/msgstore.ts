@@ -364,14 +364,14 @@ export class FileMsgStore implements MsgStore {
 
   /**
    * Writes the records of every message stored so far, one write per slice, and starts writing their index entries.
-   * A flush (and so a PubAck) waits for the records only: the index is rebuilt from the data file on recovery if a
-   * crash comes first, and with --file_sync the data file is opened so that each write returns once on disk.
+   * A flush (and so a PubAck) waits for the records only: if a crash comes first, recovery makes the missing entries
+   * from the data file, and with --file_sync the data file is opened so that each write returns once on disk.
    */
   private async writeUnwritten(): Promise<void> {
     const upTo = this.appended;
     const results = await Promise.allSettled(this.slices.filter((s) => s.pending.hasUnwrittenData).map((s) => this.writeRecords(s)));
     // Index entries whose write failed earlier are retried with every flush, whichever slice they belong to.
-    for (const slice of this.slices) if (slice.pending.entries().msgs > 0) this.startIndexing(slice);
+    for (const slice of this.slices) if (slice.pending.hasUnwrittenEntries) this.startIndexing(slice);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.

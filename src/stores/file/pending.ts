@@ -41,6 +41,11 @@ export class PendingRecords implements EncodeTarget {
     return this.msgs.length;
   }
 
+  /** Whether some written records still wait for their index entries. */
+  get hasUnwrittenEntries(): boolean {
+    return this.dataWritten > 0;
+  }
+
   /** Whether some records are not written yet. */
   get hasUnwrittenData(): boolean {
     return this.msgs.length > this.dataWritten;
