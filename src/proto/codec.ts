@@ -6,11 +6,13 @@ import { Cursor, decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from '.
 
 export {
   type EncodeTarget,
+  RecentString,
   SUB_STATE_UPDATE_MAX_SIZE,
   encodeMsgProtoInto,
   encodeSubStateUpdate,
   loadUint64,
   msgProtoSize,
+  sameBytes,
   simplePubAckSize,
   writeSimplePubAck,
 } from './hot.js';

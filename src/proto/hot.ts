@@ -34,25 +34,30 @@ function isAscii(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+/** Whether buf[start, end) holds exactly the bytes of `bytes`. */
+export function sameBytes(buf: Uint8Array, start: number, end: number, bytes: Uint8Array): boolean {
+  const len = end - start;
+  if (len !== bytes.length) return false;
+  for (let i = 0; i < len; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
+
 /**
- * The last string read from a field, reused while the same bytes come again: a publisher sends the same client ID and
- * channel in every message. Reusing the string saves the decoding and lets the Map lookups that follow use its
- * cached hash.
+ * The last string read from some bytes, reused while the same bytes come again: a publisher sends the same client ID
+ * and channel in every message, and the same reply subject (its ack inbox). Reusing the string saves the decoding and
+ * lets the Map lookups that follow use its cached hash. The bytes are copied: a view would keep alive the whole buffer
+ * they came in (a socket chunk).
  */
-class RecentString {
-  private bytes: Buffer = Buffer.alloc(0);
+export class RecentString {
+  private bytes: Uint8Array = EMPTY;
   private value = '';
 
-  read(buf: Buffer, start: number, end: number): string {
-    const len = end - start;
-    const bytes = this.bytes;
-    if (len === bytes.length) {
-      let i = 0;
-      while (i < len && buf[start + i] === bytes[i]) i++;
-      if (i === len) return this.value;
-    }
-    this.value = readString(buf, start, end);
-    this.bytes = Buffer.from(buf.subarray(start, end));
+  constructor(private readonly decode: (buf: Buffer, start: number, end: number) => string = readString) {}
+
+  read(buf: Uint8Array, start: number, end: number): string {
+    if (sameBytes(buf, start, end, this.bytes)) return this.value;
+    this.bytes = new Uint8Array(buf.subarray(start, end));
+    this.value = this.decode(Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length), 0, this.bytes.length);
     return this.value;
   }
 }

@@ -1,4 +1,4 @@
-import type { ClientInfo } from '../proto/codec.js';
+import { type ClientInfo, sameBytes } from '../proto/codec.js';
 import type { Subscription } from './subscription.js';
 
 /** A connected (or recovered) client and the subscriptions it owns. */
@@ -24,12 +24,6 @@ export function connIdKey(connId: Uint8Array): string {
   return Buffer.from(connId.buffer, connId.byteOffset, connId.byteLength).toString('latin1');
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 export class ClientRegistry {
   private readonly byId = new Map<string, ClientState>();
   private readonly byConnId = new Map<string, ClientState>();
@@ -46,7 +40,7 @@ export class ClientRegistry {
   byConnection(connId: Uint8Array): ClientState | undefined {
     // Publishes come in runs from one connection: compare with the last one found before making a key to look up.
     const last = this.lastByConnection;
-    if (last !== undefined && sameBytes(last.info.ConnID, connId)) return last;
+    if (last !== undefined && sameBytes(connId, 0, connId.length, last.info.ConnID)) return last;
     const found = this.byConnId.get(connIdKey(connId));
     this.lastByConnection = found;
     return found;

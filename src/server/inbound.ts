@@ -1,4 +1,5 @@
 import type { NatsConnection, Subscription } from 'nats';
+import { RecentString } from '../proto/codec.js';
 
 /** The `nats` client's parser: it takes socket bytes and pushes protocol events to its dispatcher. */
 interface NatsParser {
@@ -28,28 +29,8 @@ interface Route {
   handler: MsgHandler;
 }
 
-/**
- * The last reply subject read, reused while the same bytes come again: every publish of a connection carries the same
- * ack inbox. Decoded as the `nats` client does (invalid UTF-8 is replaced, never refused).
- */
-class RecentReply {
-  private bytes = new Uint8Array(0);
-  private value = '';
-
-  read(buf: Uint8Array, start: number, end: number): string {
-    const len = end - start;
-    const bytes = this.bytes;
-    if (len === bytes.length) {
-      let i = 0;
-      while (i < len && buf[start + i] === bytes[i]) i++;
-      if (i === len) return this.value;
-    }
-    // A copy: a view would keep the whole socket chunk it came in alive.
-    this.bytes = Buffer.from(buf.subarray(start, end));
-    this.value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, len).toString('utf8');
-    return this.value;
-  }
-}
+/** Reply subjects are decoded as the `nats` client does: invalid UTF-8 is replaced, never refused. */
+const decodeReply = (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end);
 
 /** A message's arguments in the form the `nats` client hands to its subscriptions. */
 interface MsgArg {
@@ -106,7 +87,8 @@ export class InboundParser {
   private needed = 0;
   private readonly args: number[] = [];
   private readonly routes = new Map<number, Route>();
-  private readonly reply = new RecentReply();
+  /** Every publish of a connection carries the same reply subject (its ack inbox). */
+  private readonly reply = new RecentString(decodeReply);
 
   constructor(
     private inner: NatsParser,
