@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, rm } from 'node:fs/promises';
 import { type Crc32, type Crc32Range, crcRange } from './crc.js';
-import { MAX_TYPED_RECORD_SIZE, RECORD_HEADER_SIZE, encodeRecord, versionHeader } from './format.js';
+import { RECORD_HEADER_SIZE, encodeRecord, versionHeader, writeRecordHeader } from './format.js';
 import { writeFully } from './io.js';
 import { SerialQueue } from './serial.js';
 
@@ -57,15 +57,13 @@ export class AppendLog {
 
   /** Appends a record of `type` whose payload is the first `length` bytes of `payload`. */
   append(type: number, payload: Uint8Array, length = payload.length): void {
-    if (length > MAX_TYPED_RECORD_SIZE) throw new Error(`record too big: ${length} bytes`);
     const need = RECORD_HEADER_SIZE + length;
     if (this.end + need > this.buf.length) this.grow(need);
     const at = this.end;
     const body = at + RECORD_HEADER_SIZE;
     if (Buffer.isBuffer(payload)) payload.copy(this.buf, body, 0, length);
     else this.buf.set(length === payload.length ? payload : payload.subarray(0, length), body);
-    this.buf.writeUInt32LE(((type << 24) | length) >>> 0, at);
-    this.buf.writeUInt32LE(this.crcOfRange(this.buf, body, body + length), at + 4);
+    writeRecordHeader(this.buf, at, type, length, this.crcOfRange(this.buf, body, body + length));
     this.end = at + need;
     this.appended++;
   }

@@ -84,13 +84,20 @@ export function checkVersion(file: string, header: Uint8Array): void {
   if (v === 0 || v > FILE_VERSION) throw new CorruptFileError(file, 0, `unsupported file version: ${v} (supports [1..${FILE_VERSION}])`);
 }
 
+/**
+ * Writes a record's header at `at` of `b`: its payload size (with the type in the top byte unless `type` is 0, an
+ * untyped record) and the payload's checksum.
+ */
+export function writeRecordHeader(b: Buffer, at: number, type: number, size: number, checksum: number): void {
+  if (type !== REC_NO_TYPE && size > MAX_TYPED_RECORD_SIZE) throw new Error(`record too big: ${size} bytes`);
+  b.writeUInt32LE(type === REC_NO_TYPE ? size : ((type << 24) | size) >>> 0, at);
+  b.writeUInt32LE(checksum, at + 4);
+}
+
 /** Frames one record; `type` 0 writes an untyped record. */
 export function encodeRecord(type: number, payload: Uint8Array, crc: Crc32): Buffer {
-  if (type !== REC_NO_TYPE && payload.length > MAX_TYPED_RECORD_SIZE) throw new Error(`record too big: ${payload.length} bytes`);
   const out = Buffer.allocUnsafe(RECORD_HEADER_SIZE + payload.length);
-  const first = type === REC_NO_TYPE ? payload.length : ((type << 24) | payload.length) >>> 0;
-  out.writeUInt32LE(first, 0);
-  out.writeUInt32LE(crc(payload), 4);
+  writeRecordHeader(out, 0, type, payload.length, crc(payload));
   out.set(payload, RECORD_HEADER_SIZE);
   return out;
 }

@@ -1,6 +1,6 @@
 import { type EncodeTarget, type MsgProto, encodeMsgProtoInto } from '../../proto/codec.js';
 import type { Crc32 } from './crc.js';
-import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, encodeIndex } from './format.js';
+import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, REC_NO_TYPE, encodeIndex, writeRecordHeader } from './format.js';
 
 /** Records are framed into buffers of this size; one buffer takes many flushes' worth of records. */
 const DATA_BUFFER_SIZE = 256 * 1024;
@@ -68,8 +68,7 @@ export class PendingRecords implements EncodeTarget {
       msg.wire = payload;
     }
     const at = this.datEnd;
-    this.dat.writeUInt32LE(payload.length, at);
-    this.dat.writeUInt32LE(crc(payload), at + 4);
+    writeRecordHeader(this.dat, at, REC_NO_TYPE, payload.length, crc(payload));
     this.datEnd = at + RECORD_HEADER_SIZE + payload.length;
     if (this.idxEnd + INDEX_RECORD_SIZE > this.idx.length) this.growIndex();
     encodeIndex(msg.sequence, offset, msg.timestamp, payload.length, crc, this.idx, this.idxEnd);
