@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import { ByteQueue } from '../byte-queue.js';
 
 /**
  * The one internal of the `nats` client the outbox relies on: its protocol handler queues raw protocol bytes for the
@@ -62,10 +63,8 @@ export class FrameRoom {
  */
 export class Outbox {
   private readonly protocol: ProtocolHandler;
-  private slab = Buffer.allocUnsafe(SLAB_SIZE);
-  /** Queued frames are slab[start, end). */
-  private start = 0;
-  private end = 0;
+  /** Queued frames; a batch handed over is a view of its buffer, which later frames never write over. */
+  private readonly frames = new ByteQueue(SLAB_SIZE);
   private scheduled = false;
   private readonly headers = new Map<string, Buffer>();
   private readonly flushNow = (): void => this.flush();
@@ -78,7 +77,7 @@ export class Outbox {
 
   publish(subject: string, payload: Uint8Array): void {
     const at = this.reserve(subject, payload.length);
-    this.slab.set(payload, at);
+    this.frames.buf.set(payload, at);
   }
 
   /**
@@ -90,9 +89,10 @@ export class Outbox {
     if (max !== undefined && size > max) throw new MaxPayloadExceeded(size, max);
     const header = this.header(subject);
     // "PUB <subject> " + up to 10 digits of size + CRLF + payload + CRLF
-    this.ensure(header.length + 12 + size + 2);
-    const buf = this.slab;
-    let at = this.end + header.copy(buf, this.end);
+    const frames = this.frames;
+    frames.ensure(header.length + 12 + size + 2);
+    const buf = frames.buf;
+    let at = frames.end + header.copy(buf, frames.end);
     at = writeDecimal(buf, at, size);
     buf[at++] = 13;
     buf[at++] = 10;
@@ -100,7 +100,7 @@ export class Outbox {
     at += size;
     buf[at++] = 13;
     buf[at++] = 10;
-    this.end = at;
+    frames.end = at;
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.flushNow);
@@ -110,7 +110,7 @@ export class Outbox {
 
   /** The buffer `reserve` gives offsets in; it may change with each reserve. */
   get buffer(): Buffer {
-    return this.slab;
+    return this.frames.buf;
   }
 
   /**
@@ -125,10 +125,10 @@ export class Outbox {
   /** Hands what is queued to the connection now (before a drain or flush of the connection). */
   flush(): void {
     this.scheduled = false;
-    if (this.end === this.start) return;
-    // The connection keeps the view until the socket has written it; later frames go after it in the slab.
-    const out = this.slab.subarray(this.start, this.end);
-    this.start = this.end;
+    if (this.frames.length === 0) return;
+    // The connection keeps the view until the socket has written it; later frames go after it.
+    const out = this.frames.queued();
+    this.frames.consume(out.length);
     this.protocol.sendCommand(out);
   }
 
@@ -141,15 +141,5 @@ export class Outbox {
       this.headers.set(subject, header);
     }
     return header;
-  }
-
-  private ensure(extra: number): void {
-    if (this.end + extra <= this.slab.length) return;
-    const queued = this.end - this.start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, 2 * (queued + extra)));
-    this.slab.copy(next, 0, this.start, this.end);
-    this.slab = next;
-    this.start = 0;
-    this.end = queued;
   }
 }

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, rm } from 'node:fs/promises';
+import { ByteQueue } from '../../byte-queue.js';
 import { type Crc32, type Crc32Range, crcRange } from './crc.js';
 import { RECORD_HEADER_SIZE, encodeRecord, versionHeader, writeRecordHeader } from './format.js';
 import { writeFully } from './io.js';
@@ -15,10 +16,8 @@ const BUFFER_SIZE = 64 * 1024;
  * flush retries it. (subs.dat takes two records per delivered message, a sent and an acked sequence.)
  */
 export class AppendLog {
-  /** Buffered records are buf[start, end); a write under way reads from there, so bytes are only added after `end`. */
-  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
-  private start = 0;
-  private end = 0;
+  /** Buffered records; a write under way reads from there, so they are only added after what is queued. */
+  private readonly records = new ByteQueue(BUFFER_SIZE);
   /** Ordinals of appended and of durable records, so that each flush waits for exactly the writes it depends on. */
   private appended = 0;
   private durable = 0;
@@ -52,19 +51,19 @@ export class AppendLog {
 
   /** Bytes in the file once buffered records are written: what compaction thresholds look at. */
   get size(): number {
-    return this.fileEnd + this.end - this.start;
+    return this.fileEnd + this.records.length;
   }
 
   /** Appends a record of `type` whose payload is the first `length` bytes of `payload`. */
   append(type: number, payload: Uint8Array, length = payload.length): void {
-    const need = RECORD_HEADER_SIZE + length;
-    if (this.end + need > this.buf.length) this.grow(need);
-    const at = this.end;
+    const records = this.records;
+    records.ensure(RECORD_HEADER_SIZE + length);
+    const { buf, end: at } = records;
     const body = at + RECORD_HEADER_SIZE;
-    if (Buffer.isBuffer(payload)) payload.copy(this.buf, body, 0, length);
-    else this.buf.set(length === payload.length ? payload : payload.subarray(0, length), body);
-    writeRecordHeader(this.buf, at, type, length, this.crcOfRange(this.buf, body, body + length));
-    this.end = at + need;
+    if (Buffer.isBuffer(payload)) payload.copy(buf, body, 0, length);
+    else buf.set(length === payload.length ? payload : payload.subarray(0, length), body);
+    writeRecordHeader(buf, at, type, length, this.crcOfRange(buf, body, body + length));
+    records.end = body + length;
     this.appended++;
   }
 
@@ -85,7 +84,7 @@ export class AppendLog {
   rewrite(build: () => Iterable<{ type: number; payload: Uint8Array }>): Promise<void> {
     return this.queue.run(async () => {
       const upTo = this.appended;
-      const covered = this.end - this.start;
+      const covered = this.records.length;
       const parts: Buffer[] = [versionHeader()];
       for (const r of build()) parts.push(encodeRecord(r.type, r.payload, this.crc));
       const content = Buffer.concat(parts);
@@ -105,9 +104,9 @@ export class AppendLog {
       this.fh = await open(this.path, 'r+');
       await old.close().catch(() => undefined);
       this.fileEnd = content.length;
-      // grow() keeps the buffered records at the front, so the covered ones are still the first `covered` bytes.
-      this.start += covered;
-      if (this.start === this.end) this.start = this.end = 0;
+      // A new buffer keeps the queued records first, so the covered ones are still the first `covered` bytes.
+      this.records.consume(covered);
+      this.records.rewindIfEmpty();
       this.durable = upTo;
       this.needSync = false;
     });
@@ -128,26 +127,16 @@ export class AppendLog {
   }
 
   private async writeBuffered(): Promise<void> {
-    if (this.end === this.start) return;
+    if (this.records.length === 0) return;
     const upTo = this.appended;
-    const data = this.buf.subarray(this.start, this.end);
+    const data = this.records.queued();
     await writeFully(this.fh, data, this.fileEnd);
     this.fileEnd += data.length;
-    this.start += data.length;
-    if (this.start === this.end) this.start = this.end = 0;
+    this.records.consume(data.length);
+    this.records.rewindIfEmpty();
     if (this.doSync) await this.fh.datasync();
     else this.needSync = true;
     this.durable = upTo;
-  }
-
-  /** A new buffer with the records not yet written; the old one may still be read by a write under way. */
-  private grow(need: number): void {
-    const buffered = this.end - this.start;
-    const next = Buffer.allocUnsafe(Math.max(BUFFER_SIZE, 2 * (buffered + need)));
-    this.buf.copy(next, 0, this.start, this.end);
-    this.buf = next;
-    this.start = 0;
-    this.end = buffered;
   }
 
   private autoSync(): Promise<void> {
