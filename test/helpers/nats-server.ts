@@ -1,3 +1,5 @@
+import { after, before } from 'node:test';
+import { type NatsConnection, connect } from 'nats';
 import { freePort } from './ports.js';
 import { type Managed, startProcess } from './process.js';
 
@@ -21,4 +23,30 @@ export async function startNatsServer(): Promise<NatsServer> {
       await proc.stop();
     },
   };
+}
+
+/** Two connections to one nats-server: one to publish with, one to subscribe with. */
+export interface NatsPair {
+  pub: NatsConnection;
+  sub: NatsConnection;
+}
+
+/**
+ * A nats-server and two connections to it for the enclosing describe block: started before its tests, closed after.
+ * The connections are on the returned object once the tests run.
+ */
+export function natsPairForSuite(): NatsPair {
+  let nats: NatsServer;
+  const pair = {} as NatsPair;
+  before(async () => {
+    nats = await startNatsServer();
+    pair.pub = await connect({ servers: nats.url });
+    pair.sub = await connect({ servers: nats.url });
+  });
+  after(async () => {
+    await pair.pub.close();
+    await pair.sub.close();
+    await nats.stop();
+  });
+  return pair;
 }

@@ -439,7 +439,8 @@ describe('file store: behaviour on disk', () => {
     assert.deepEqual([...recovered!.pending].sort((x, y) => x - y), [...pending].sort((x, y) => x - y));
   });
 
-  it('compacts subs.dat once most of it is dead records, keeping the state', async () => {
+  /** A subs.dat that deleting `gone` makes due for compaction: `keep` has sent 1-10, acked 1-8. */
+  const subsBeforeCompaction = async () => {
     const store = make({ compactMinFileSize: 0 });
     await store.init(info);
     const { subs } = await store.createChannel('foo');
@@ -449,6 +450,11 @@ describe('file store: behaviour on disk', () => {
     await subs.createSub(gone);
     for (let seq = 1; seq <= 10; seq++) subs.addSeqPending(keep.ID, seq);
     for (let seq = 1; seq <= 8; seq++) subs.ackSeqPending(keep.ID, seq);
+    return { store, subs, keep, gone };
+  };
+
+  it('compacts subs.dat once most of it is dead records, keeping the state', async () => {
+    const { store, subs, gone } = await subsBeforeCompaction();
     await subs.deleteSub(gone.ID);
     const recs = rawRecords(join(dir, 'foo', 'subs.dat'), true);
     assert.deepEqual(recs.map((r) => r.type), [1, 5, 5]);
@@ -462,15 +468,7 @@ describe('file store: behaviour on disk', () => {
   });
 
   it('keeps the records appended while subs.dat is being compacted', async () => {
-    const store = make({ compactMinFileSize: 0 });
-    await store.init(info);
-    const { subs } = await store.createChannel('foo');
-    const keep = subState({ durableName: 'keep', isDurable: true });
-    const gone = subState();
-    await subs.createSub(keep);
-    await subs.createSub(gone);
-    for (let seq = 1; seq <= 10; seq++) subs.addSeqPending(keep.ID, seq);
-    for (let seq = 1; seq <= 8; seq++) subs.ackSeqPending(keep.ID, seq);
+    const { store, subs, keep, gone } = await subsBeforeCompaction();
     let compacted = false;
     const deleting = subs.deleteSub(gone.ID).then(() => {
       compacted = true;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, describe, it } from 'node:test';
-import { type NatsConnection, connect } from 'nats';
+import { describe, it } from 'node:test';
 import { InboundParser } from '../../src/server/inbound.js';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
+import { natsPairForSuite } from '../helpers/nats-server.js';
 import { prng } from '../helpers/raw.js';
 
 // The reference is the nats client's own parser, the one InboundParser wraps in the server.
@@ -84,21 +83,10 @@ describe('inbound parser (MSG frames read fast, the rest by the nats client pars
 });
 
 describe('inbound parser routes (subscriptions whose messages skip the nats client dispatch), through a real nats-server', () => {
-  let nats: NatsServer;
-  let pub: NatsConnection;
-  let sub: NatsConnection;
-  before(async () => {
-    nats = await startNatsServer();
-    pub = await connect({ servers: nats.url });
-    sub = await connect({ servers: nats.url });
-  });
-  after(async () => {
-    await pub.close();
-    await sub.close();
-    await nats.stop();
-  });
+  const conns = natsPairForSuite();
 
   it('hands a routed subscription the same payloads and reply subjects the nats client gives a plain one', { timeout: 10_000 }, async () => {
+    const { pub, sub } = conns;
     const errors: unknown[] = [];
     const inbound = InboundParser.install(sub, (err) => errors.push(err));
     const routed: [string, string][] = [];
@@ -128,6 +116,7 @@ describe('inbound parser routes (subscriptions whose messages skip the nats clie
   });
 
   it('stops routing to a subscription once it is unsubscribed', { timeout: 10_000 }, async () => {
+    const { pub, sub } = conns;
     const inbound = InboundParser.install(sub, () => undefined);
     let routed = 0;
     const s = inbound.subscribe(sub, 'gone', () => routed++);

@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type NatsConnection, connect } from 'nats';
+import { describe, it } from 'node:test';
 import { MaxPayloadExceeded, Outbox } from '../../src/server/outbox.js';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
+import { natsPairForSuite } from '../helpers/nats-server.js';
 
 describe('outbox (publishes batched per event-loop turn through a real nats-server)', () => {
-  let nats: NatsServer;
-  let pubConn: NatsConnection;
-  let subConn: NatsConnection;
-
-  before(async () => {
-    nats = await startNatsServer();
-    pubConn = await connect({ servers: nats.url });
-    subConn = await connect({ servers: nats.url });
-  });
-  after(async () => {
-    await pubConn.close();
-    await subConn.close();
-    await nats.stop();
-  });
+  const conns = natsPairForSuite();
 
   it('delivers every frame in order with its exact payload, across sizes and slab boundaries', { timeout: 10_000 }, async () => {
+    const { pub: pubConn, sub: subConn } = conns;
     const sizes = [0, 1, 9, 10, 99, 100, 1000, 9999, 10_000, 300_000, 700_000, 900_000, 5, 3];
     const got: { subject: string; data: Uint8Array }[] = [];
     const done = new Promise<void>((resolve) => {
@@ -51,7 +38,7 @@ describe('outbox (publishes batched per event-loop turn through a real nats-serv
   });
 
   it('refuses a payload over the server max_payload and a subject the protocol cannot carry', () => {
-    const out = new Outbox(pubConn);
+    const out = new Outbox(conns.pub);
     assert.throws(() => out.publish('too.big', Buffer.alloc(2 * 1024 * 1024)), MaxPayloadExceeded);
     assert.throws(() => out.publish('has space', Buffer.alloc(1)), /invalid subject/);
     assert.throws(() => out.publish('', Buffer.alloc(1)), /invalid subject/);
