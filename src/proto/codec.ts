@@ -62,7 +62,7 @@ export interface MsgProto {
   timestamp: bigint;
   redelivered?: boolean;
   redeliveryCount?: number;
-  /** This message's encoding as stored and first delivered, once computed (see encodeStoredMsg). */
+  /** This message's encoding as a store wrote it, which deliveries copy; unset until a store makes one. */
   wire?: Uint8Array;
 }
 export interface Ack {
@@ -395,9 +395,9 @@ export const spb = {
 };
 
 /**
- * The encoding of a stored message as first delivered (not redelivered): computed once, then shared by every
- * subscriber it goes to and by a store that writes it. Kept on the message itself: a WeakMap lookup per delivery
- * cost more than the encoding saved.
+ * The encoding of a stored message as first delivered (not redelivered), for a store that writes it (the SQL store; the
+ * file store encodes straight into its write buffer): kept on the message, so that deliveries copy it instead of
+ * encoding again. A WeakMap lookup per delivery cost more than the encoding saved.
  */
 export function encodeStoredMsg(m: MsgProto): Uint8Array {
   return (m.wire ??= pb.MsgProto.encode(m));
