@@ -355,6 +355,7 @@ describe('file store: behaviour on disk', () => {
     const filler = await msgs.lookup(2);
     assert.equal(filler!.data.length, 0);
     assert.equal(filler!.subject, 'foo');
+    await waitFor('the index entries', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 4);
     assert.deepEqual(rawIndex(join(dir, 'foo', 'msgs.1.idx')).map((e) => e.seq), [1, 2, 3, 4]);
   });
 
