@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
 export PATH="$PATH:/usr/sbin"
-exec node dist/src/main.js "$@"
+exec node dist/bin/nats-streaming-server.cjs "$@"

@@ -11,7 +11,8 @@ function projectRoot(): string {
   return dir;
 }
 
-export const MAIN = join(projectRoot(), 'dist', 'src', 'main.js');
+/** The command line as installed: the bundled entry (see scripts/bundle.mjs). */
+export const MAIN = join(projectRoot(), 'dist', 'bin', 'nats-streaming-server.cjs');
 
 export interface StanProcess {
   proc: Managed;
