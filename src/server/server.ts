@@ -90,6 +90,7 @@ export class StanServer {
   private control: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
   private ft: FtMember | undefined;
+  private connecting: Promise<NatsConnection> | undefined;
   private nc: NatsConnection | undefined;
   /** Seconds from getting the store lock to serving clients, for the last activation. */
   activationSeconds = 0;
@@ -106,25 +107,36 @@ export class StanServer {
     return this.ctx;
   }
 
-  /** Connects to NATS, recovers the store and starts serving. */
+  /**
+   * Connects to NATS, recovers the store and starts serving. A standalone server locks and recovers its store while the
+   * connection is being made; an FT member needs the connection first, to hear the active server.
+   */
   async start(natsUrl: string): Promise<void> {
-    const nc = await connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`));
-    this.nc = nc;
-    this.inbound = InboundParser.install(nc, (err) => this.log.error({ err }, 'a message handler failed'));
-    this.watchNats(nc);
     this.store.onFatal = (err) => this.fail(err);
+    const connecting = connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`)).then((nc) => {
+      this.inbound = InboundParser.install(nc, (err) => this.log.error({ err }, 'a message handler failed'));
+      this.watchNats(nc);
+      this.nc = nc;
+      return nc;
+    });
+    this.connecting = connecting;
     if (this.opts.ftGroup) {
+      const nc = await connecting;
       this.state = 'FT_STANDBY';
       const subject = `_STAN.ft.${this.opts.clusterId}.${this.opts.ftGroup}`;
       this.ft = new FtMember(nc, subject, this.serverId, this.store, this.log, (err) => this.fail(err));
       await this.ft.waitUntilActive();
       if (this.stopping) return;
-    } else if (this.store.type === 'FILE' && !(await this.store.getExclusiveLock())) {
-      throw new Error('the store directory is in use by another server (run both with --ft_group for an active/standby pair)');
+    } else {
+      // Awaited once the store is recovered; a failure to connect is reported then.
+      connecting.catch(() => undefined);
+      if (this.store.type === 'FILE' && !(await this.store.getExclusiveLock()))
+        throw new Error('the store directory is in use by another server (run both with --ft_group for an active/standby pair)');
     }
     const activatedAt = Date.now();
     this.store.setLimits(this.opts.storeLimits);
     const recovered = await this.store.recover();
+    const nc = await connecting;
     let info: ServerInfo;
     if (recovered) {
       info = recovered.info;
@@ -301,6 +313,11 @@ export class StanServer {
     await this.store.close();
     this.ctx?.out.flush();
     const nc = this.nc;
-    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+    if (nc) {
+      if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+    } else {
+      // Still connecting (NATS down at start): the attempt goes on until it connects, then that connection is closed.
+      void this.connecting?.then((late) => late.close(), () => undefined);
+    }
   }
 }

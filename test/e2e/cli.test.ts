@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { freePort } from '../helpers/ports.js';
@@ -100,6 +104,19 @@ describe('command line', () => {
       running.push(srv.proc);
       const code = await srv.stop(signal);
       assert.equal(code, 0, srv.proc.output());
+    }
+  });
+
+  it('exits 0 on SIGTERM while it is still waiting for an unreachable NATS server', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nss-cli-nonats-'));
+    try {
+      const proc = startProcess(process.execPath, [MAIN, '-ns', `nats://127.0.0.1:${await freePort()}`, '-st', 'FILE', '--dir', dir]);
+      running.push(proc);
+      // The store is locked and recovered meanwhile; the lock directory tells that start-up got that far.
+      await until(() => existsSync(join(dir, '.nss-ts.lock')), 10_000, 'the store lock');
+      assert.equal(await proc.stop('SIGTERM'), 0, proc.output());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
