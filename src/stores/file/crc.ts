@@ -51,8 +51,14 @@ function tableCrc(polynomial: number): Crc32 {
   return (bytes) => range(bytes, 0, bytes.length);
 }
 
-/** Range versions of the checksums makeCrc32 returns. */
+/** Range versions of the checksums makeCrc32 returns, and their tables. */
 const ranges = new WeakMap<Crc32, Crc32Range>();
+const tablesOf = new WeakMap<Crc32, Uint32Array>();
+
+/** The slicing-by-8 tables of a checksum from makeCrc32 (table k at 256 * k), for checks that run elsewhere. */
+export function crcTables(crc: Crc32): Uint32Array | undefined {
+  return tablesOf.get(crc);
+}
 
 /**
  * The range form of a checksum: a table-driven loop for those from makeCrc32 (for ranges of a few dozen bytes it beats
@@ -69,6 +75,8 @@ export function crcRange(crc: Crc32): Crc32Range {
 export function makeCrc32(polynomial: number = IEEE_POLYNOMIAL): Crc32 {
   const poly = polynomial >>> 0;
   const crc: Crc32 = poly === IEEE_POLYNOMIAL && typeof zlibCrc32 === 'function' ? (bytes) => zlibCrc32(bytes) >>> 0 : tableCrc(poly);
-  ranges.set(crc, tableCrcRange(makeTables(poly)));
+  const tables = makeTables(poly);
+  ranges.set(crc, tableCrcRange(tables));
+  tablesOf.set(crc, tables);
   return crc;
 }

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import { pb } from '../../proto/codec.js';
-import { type Crc32, type Crc32Range, crcRange } from './crc.js';
+import type { Crc32 } from './crc.js';
 import {
   CorruptFileError,
   INDEX_RECORD_SIZE,
@@ -16,6 +16,7 @@ import {
   encodeIndex,
   versionHeader,
 } from './format.js';
+import { type IndexChunkView, indexChunks } from './index-chunks.js';
 import { type ScanEnd, exists, readFully, scanRecords, settleScanEnd, writeFully } from './io.js';
 import { MsgSlice } from './slice.js';
 
@@ -90,32 +91,22 @@ function account(s: MsgSlice, e: IndexEntry): void {
   s.msgsSize += e.size + MSG_RECORD_OVERHEAD;
 }
 
-interface IndexChunkView {
-  buf: Buffer;
-  /** A DataView's reads compile to plain loads; Buffer.readUInt32LE took twenty times longer over a million entries. */
-  view: DataView;
-}
-
-function indexChunkView(bytes: number): IndexChunkView {
-  const buf = Buffer.allocUnsafe(bytes);
-  return { buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength) };
-}
-
 /**
  * Counts the whole entries in the first `n` bytes of the chunk into the slice. This loop sees every message of the
  * store on each start, so it reads the few fields it needs in place rather than decoding entries (with their bigints),
  * and it is a plain function so that V8 optimises it (a loop inside an async function stayed unoptimised).
- * Stops at a zero-filled entry (a tail the OS extended but never wrote) or at one whose CRC does not match.
+ * Stops at a zero-filled entry (a tail the OS extended but never wrote) or at `firstBad`, the first entry whose CRC
+ * does not match.
  */
-function accountEntries(s: MsgSlice, chunk: IndexChunkView, n: number, check: Crc32Range | undefined): { bytes: number; stop?: 'zero' | 'crc' } {
+function accountEntries(s: MsgSlice, chunk: IndexChunkView, n: number, firstBad: number): { bytes: number; stop?: 'zero' | 'crc' } {
   const { buf, view } = chunk;
+  const badAt = firstBad * INDEX_RECORD_SIZE;
   let at = 0;
   for (; at + INDEX_RECORD_SIZE <= n; at += INDEX_RECORD_SIZE) {
     const seq = view.getUint32(at, true) + view.getUint32(at + 4, true) * 0x1_0000_0000;
     const size = view.getUint32(at + 24, true);
-    const stored = view.getUint32(at + 28, true);
-    if (seq === 0 && size === 0 && stored === 0 && isZeroEntry(buf, at)) return { bytes: at, stop: 'zero' };
-    if (check && check(buf, at, at + INDEX_RECORD_SIZE - 4) !== stored) return { bytes: at, stop: 'crc' };
+    if (seq === 0 && size === 0 && view.getUint32(at + 28, true) === 0 && isZeroEntry(buf, at)) return { bytes: at, stop: 'zero' };
+    if (at === badAt) return { bytes: at, stop: 'crc' };
     if (s.msgsCount === 0) {
       account(s, decodeIndex(buf, at, undefined) as IndexEntry);
     } else {
@@ -144,8 +135,8 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
   let pos = VERSION_SIZE;
   let last: IndexEntry | undefined;
   const chunk = Math.min(INDEX_CHUNK_ENTRIES, Math.max(whole, 1)) * INDEX_RECORD_SIZE;
-  const views = [indexChunkView(chunk), indexChunkView(chunk)] as const;
-  const check = o.doCRC ? crcRange(o.crc) : undefined;
+  const chunks = indexChunks(chunk, o.doCRC ? o.crc : undefined);
+  const { views } = chunks;
   // Two buffers: the next chunk is read while this one is checked.
   let readAt = pos;
   const readNext = (v: IndexChunkView) => {
@@ -159,9 +150,10 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
       const n = await reading;
       reading = undefined;
       if (n === 0) break;
-      const v = views[turn & 1]!;
-      if (readAt < wholeEnd) reading = readNext(views[(turn + 1) & 1]!);
-      const scan = accountEntries(s, v, n, check);
+      const i = (turn & 1) as 0 | 1;
+      const v = views[i];
+      if (readAt < wholeEnd) reading = readNext(views[i ^ 1]!);
+      const scan = accountEntries(s, v, n, chunks.firstBadEntry(i, Math.floor(n / INDEX_RECORD_SIZE)));
       pos += scan.bytes;
       if (scan.bytes > 0) last = decodeIndex(v.buf, scan.bytes - INDEX_RECORD_SIZE, undefined) as IndexEntry;
       if (scan.stop === 'crc') throw new CorruptFileError(s.idxPath, pos, 'corrupted index entry (crc mismatch)');
