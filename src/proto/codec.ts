@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
+import { DESCRIPTOR } from './descriptor.js';
 import { Cursor, decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from './hot.js';
 
 export {
@@ -174,19 +172,7 @@ export interface CtrlMsg {
   RefID: string;
 }
 
-function findProtoDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'proto', 'protocol.proto');
-    if (existsSync(candidate)) return join(dir, 'proto');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the proto/ folder of nats-streaming-ts');
-    dir = parent;
-  }
-}
-
-const protoDir = findProtoDir();
-const root = protobuf.loadSync([join(protoDir, 'protocol.proto'), join(protoDir, 'spb.proto')]);
+const root = protobuf.Root.fromJSON(DESCRIPTOR);
 
 function toNumber(v: Wide): number {
   if (v == null) return 0;

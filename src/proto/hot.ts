@@ -1,4 +1,4 @@
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/minimal.js';
 import type { Ack, MsgProto, PubMsg } from './codec.js';
 
 /**

@@ -16,8 +16,8 @@ describe('command-line entry and its code cache', () => {
   let bin: string;
   before(async () => {
     nats = await startNatsServer();
-    // A copy of the built entry and bundle in a folder of its own, under dist/ so that proto/ and node_modules are
-    // found as from dist/bin; other tests' servers write their cache into dist/bin, never here.
+    // A copy of the built entry and bundle in a folder of its own, under dist/ so that node_modules is found as from
+    // dist/bin; other tests' servers write their cache into dist/bin, never here.
     bin = await mkdtemp(join(dirname(dirname(MAIN)), 'launch-test-'));
     for (const f of ['nats-streaming-server.cjs', 'server.cjs']) copyFileSync(join(dirname(MAIN), f), join(bin, f));
   });
