@@ -23,7 +23,9 @@ try {
 } catch {
   cached = undefined;
 }
-const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData: cached });
+// The bundle is a CommonJS module body: it runs in the function Node wraps such a module in.
+const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(bundle, 'utf8')}\n});`;
+const script = new Script(source, { filename: bundle, cachedData: cached });
 if (!cached || script.cachedDataRejected) setTimeout(writeCache, CACHE_WRITE_DELAY_MS).unref();
 
 const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
