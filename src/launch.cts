@@ -5,17 +5,20 @@
  * functions a start compiles. It lives next to the bundle, so it is as trusted as the code itself; when that folder is
  * read-only the server runs without a cache.
  */
-import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { basename, join } from 'node:path';
 import { Script } from 'node:vm';
 
 const CACHE_WRITE_DELAY_MS = 5000;
 
+/** The SHA-256 of server.cjs, set by scripts/bundle.mjs. */
+declare const BUNDLE_SHA256: string;
+
 const bundle = join(__dirname, 'server.cjs');
-const st = statSync(bundle);
-// V8 checks a cache against the source's length only, so the key names this very build of the bundle.
-const cacheFile = join(__dirname, `server.${process.versions.v8}.${st.size}.${Math.trunc(st.mtimeMs)}.${st.ino}.cache`);
+// V8 checks a cache against the source's length only, so the key names this very build of the bundle: its content's
+// hash (size, mtime and inode are not enough: copies and packages keep them) and the V8 version.
+const cacheFile = join(__dirname, `server.${BUNDLE_SHA256.slice(0, 16)}.${process.versions.v8}.cache`);
 
 let cached: Buffer | undefined;
 try {
@@ -38,8 +41,9 @@ function writeCache(): void {
   try {
     writeFileSync(tmp, script.createCachedData());
     renameSync(tmp, cacheFile);
+    // Caches of other builds, and files left by a run killed between its write and its rename.
     for (const name of readdirSync(__dirname)) {
-      if (name.startsWith('server.') && name.endsWith('.cache') && name !== basename(cacheFile)) rmSync(join(__dirname, name), { force: true });
+      if (name.startsWith('server.') && /\.(cache|tmp)$/.test(name) && name !== basename(cacheFile)) rmSync(join(__dirname, name), { force: true });
     }
   } catch {
     rmSync(tmp, { force: true });

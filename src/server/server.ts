@@ -114,9 +114,9 @@ export class StanServer {
   async start(natsUrl: string): Promise<void> {
     this.store.onFatal = (err) => this.fail(err);
     const connecting = connect(natsConnectionOptions(this.opts, natsUrl, `_NSS-${this.opts.clusterId}-general`)).then((nc) => {
+      this.nc = nc;
       this.inbound = InboundParser.install(nc, (err) => this.log.error({ err }, 'a message handler failed'));
       this.watchNats(nc);
-      this.nc = nc;
       return nc;
     });
     this.connecting = connecting;
@@ -137,6 +137,8 @@ export class StanServer {
     this.store.setLimits(this.opts.storeLimits);
     const recovered = await this.store.recover();
     const nc = await connecting;
+    // Stopped while recovering or waiting for NATS: the store is closed, its lock released.
+    if (this.stopping) return;
     let info: ServerInfo;
     if (recovered) {
       info = recovered.info;

@@ -50,6 +50,22 @@ describe('index entry CRC check', () => {
     });
   }
 
+  it('checks in JavaScript where WebAssembly cannot run (node --jitless)', () => {
+    const crc = makeCrc32();
+    const global = globalThis as { WebAssembly?: typeof WebAssembly };
+    const saved = global.WebAssembly;
+    delete global.WebAssembly;
+    try {
+      const chunks = indexChunks(10 * INDEX_RECORD_SIZE, crc);
+      fillEntries(chunks.views[1].buf, 10, crc, 5);
+      assert.equal(chunks.firstBadEntry(1, 10), 10);
+      chunks.views[1].buf[7 * INDEX_RECORD_SIZE] ^= 1;
+      assert.equal(chunks.firstBadEntry(1, 10), 7);
+    } finally {
+      global.WebAssembly = saved;
+    }
+  });
+
   it('checks any other checksum function in JavaScript, and nothing without one', () => {
     const ieee = makeCrc32();
     const wrapped = (b: Uint8Array) => ieee(b);

@@ -29,11 +29,18 @@ let wasmModule: WebAssembly.Module | undefined;
 
 /**
  * Chunks of `chunkBytes` whose entries are checked with `crc` (none when undefined). Checksums from makeCrc32 are
- * checked in WebAssembly (index-crc.wat), over chunks that live in its memory; any other checksum, in JavaScript.
+ * checked in WebAssembly (index-crc.wat), over chunks that live in its memory, where WebAssembly can run; any other
+ * checksum, in JavaScript.
  */
 export function indexChunks(chunkBytes: number, crc: Crc32 | undefined): IndexChunks {
   const tables = crc && crcTables(crc);
-  if (tables && LITTLE_ENDIAN) return wasmChunks(chunkBytes, tables);
+  if (tables && LITTLE_ENDIAN) {
+    try {
+      return wasmChunks(chunkBytes, tables);
+    } catch {
+      // No WebAssembly here (node --jitless), or no address space for its memory (a low ulimit -v): check in JavaScript.
+    }
+  }
   const views = [chunkView(Buffer.allocUnsafe(chunkBytes)), chunkView(Buffer.allocUnsafe(chunkBytes))] as const;
   if (!crc) return { views, firstBadEntry: (_i, entries) => entries };
   const range = crcRange(crc);

@@ -158,7 +158,8 @@ async function recoverFromIndex(s: MsgSlice, dat: FileHandle, idx: FileHandle, o
       if (scan.bytes > 0) last = decodeIndex(v.buf, scan.bytes - INDEX_RECORD_SIZE, undefined) as IndexEntry;
       if (scan.stop === 'crc') throw new CorruptFileError(s.idxPath, pos, 'corrupted index entry (crc mismatch)');
       if (scan.stop === 'zero') {
-        await reading;
+        // A read past the zero-filled tail may fail; those bytes are cut anyway.
+        await reading?.catch(() => undefined);
         reading = undefined;
         o.log.warn({ file: s.idxPath, offset: pos }, 'file store: zero-filled tail removed');
         await idx.truncate(pos);
