@@ -46,18 +46,12 @@ function tableCrcRange(t: Uint32Array): Crc32Range {
   };
 }
 
-function tableCrc(polynomial: number): Crc32 {
-  const range = tableCrcRange(makeTables(polynomial));
-  return (bytes) => range(bytes, 0, bytes.length);
-}
-
-/** Range versions of the checksums makeCrc32 returns, and their tables. */
-const ranges = new WeakMap<Crc32, Crc32Range>();
-const tablesOf = new WeakMap<Crc32, Uint32Array>();
+/** What makeCrc32 built for each checksum it returned: its tables, and the range form that uses them. */
+const made = new WeakMap<Crc32, { tables: Uint32Array; range: Crc32Range }>();
 
 /** The slicing-by-8 tables of a checksum from makeCrc32 (table k at 256 * k), for checks that run elsewhere. */
 export function crcTables(crc: Crc32): Uint32Array | undefined {
-  return tablesOf.get(crc);
+  return made.get(crc)?.tables;
 }
 
 /**
@@ -65,7 +59,7 @@ export function crcTables(crc: Crc32): Uint32Array | undefined {
  * a call into zlib, which also needs a subarray), otherwise the checksum of a subarray.
  */
 export function crcRange(crc: Crc32): Crc32Range {
-  return ranges.get(crc) ?? ((bytes, start, end) => crc(bytes.subarray(start, end)));
+  return made.get(crc)?.range ?? ((bytes, start, end) => crc(bytes.subarray(start, end)));
 }
 
 /**
@@ -74,9 +68,9 @@ export function crcRange(crc: Crc32): Crc32Range {
  */
 export function makeCrc32(polynomial: number = IEEE_POLYNOMIAL): Crc32 {
   const poly = polynomial >>> 0;
-  const crc: Crc32 = poly === IEEE_POLYNOMIAL && typeof zlibCrc32 === 'function' ? (bytes) => zlibCrc32(bytes) >>> 0 : tableCrc(poly);
   const tables = makeTables(poly);
-  ranges.set(crc, tableCrcRange(tables));
-  tablesOf.set(crc, tables);
+  const range = tableCrcRange(tables);
+  const crc: Crc32 = poly === IEEE_POLYNOMIAL && typeof zlibCrc32 === 'function' ? (bytes) => zlibCrc32(bytes) >>> 0 : (bytes) => range(bytes, 0, bytes.length);
+  made.set(crc, { tables, range });
   return crc;
 }
