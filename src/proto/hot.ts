@@ -307,11 +307,11 @@ export function msgProtoSize(m: MsgProto): number {
 export const SUB_STATE_UPDATE_MAX_SIZE = 22;
 
 /**
- * Encodes a SubStateUpdate (spb) at the start of `buf`; returns its size. The file store writes one for every message
- * sent to a subscription and one for every ack. Both fields are uint64, left out when zero (proto3).
+ * Encodes a SubStateUpdate (spb) at `at` of `buf`; returns its size. The file store writes one for every message sent
+ * to a subscription and one for every ack. Both fields are uint64, left out when zero (proto3).
  */
-export function encodeSubStateUpdate(buf: Buffer, id: number, seqno: number): number {
-  let pos = 0;
+export function encodeSubStateUpdate(buf: Buffer, at: number, id: number, seqno: number): number {
+  let pos = at;
   if (id !== 0) {
     buf[pos++] = 0x08;
     pos = writeVarint(buf, pos, id);
@@ -320,7 +320,7 @@ export function encodeSubStateUpdate(buf: Buffer, id: number, seqno: number): nu
     buf[pos++] = 0x10;
     pos = writeVarint(buf, pos, seqno);
   }
-  return pos;
+  return pos - at;
 }
 
 /** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */

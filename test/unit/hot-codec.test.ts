@@ -164,12 +164,13 @@ describe('hand-written hot-path codec', () => {
   it('encodes SubStateUpdate byte for byte as protobufjs does', () => {
     const r = prng(6);
     const values = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32, 2 ** 53 - 1];
-    const buf = Buffer.alloc(SUB_STATE_UPDATE_MAX_SIZE);
+    const buf = Buffer.alloc(SUB_STATE_UPDATE_MAX_SIZE + 3);
     for (let i = 0; i < 2000; i++) {
       const ID = i < 81 ? values[i % 9]! : Math.floor(r() * 2 ** 40);
       const seqno = i < 81 ? values[Math.floor(i / 9)]! : Math.floor(r() * 2 ** 53);
-      const n = encodeSubStateUpdate(buf, ID, seqno);
-      assert.equal(buf.subarray(0, n).toString('hex'), Buffer.from(SubStateUpdate.encode({ ID, seqno }).finish()).toString('hex'), `${ID} ${seqno}`);
+      const at = i % 4;
+      const n = encodeSubStateUpdate(buf, at, ID, seqno);
+      assert.equal(buf.subarray(at, at + n).toString('hex'), Buffer.from(SubStateUpdate.encode({ ID, seqno }).finish()).toString('hex'), `${ID} ${seqno}`);
     }
   });
 

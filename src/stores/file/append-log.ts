@@ -54,15 +54,33 @@ export class AppendLog {
     return this.fileEnd + this.records.length;
   }
 
-  /** Appends a record of `type` whose payload is the first `length` bytes of `payload`. */
-  append(type: number, payload: Uint8Array, length = payload.length): void {
+  /** Appends a record of `type` with this payload. */
+  append(type: number, payload: Uint8Array): void {
+    const at = this.reserve(payload.length);
+    this.records.buf.set(payload, at);
+    this.commit(type, payload.length);
+  }
+
+  /**
+   * Room for a record's payload of at most `maxLength` bytes, which the caller encodes at the returned offset of
+   * `buffer` and then `commit`s: the two small records of every delivered message are encoded in place, not copied.
+   */
+  reserve(maxLength: number): number {
+    this.records.ensure(RECORD_HEADER_SIZE + maxLength);
+    return this.records.end + RECORD_HEADER_SIZE;
+  }
+
+  /** The buffer `reserve` hands out room in; valid until the next `reserve`. */
+  get buffer(): Buffer {
+    return this.records.buf;
+  }
+
+  /** Frames the payload of `length` bytes encoded after the last `reserve` as a record of `type`. */
+  commit(type: number, length: number): void {
     const records = this.records;
-    records.ensure(RECORD_HEADER_SIZE + length);
-    const { buf, end: at } = records;
+    const at = records.end;
     const body = at + RECORD_HEADER_SIZE;
-    if (Buffer.isBuffer(payload)) payload.copy(buf, body, 0, length);
-    else buf.set(length === payload.length ? payload : payload.subarray(0, length), body);
-    writeRecordHeader(buf, at, type, length, this.crcOfRange(buf, body, body + length));
+    writeRecordHeader(records.buf, at, type, length, this.crcOfRange(records.buf, body, body + length));
     records.end = body + length;
     this.appended++;
   }

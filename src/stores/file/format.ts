@@ -90,8 +90,19 @@ export function checkVersion(file: string, header: Uint8Array): void {
  */
 export function writeRecordHeader(b: Buffer, at: number, type: number, size: number, checksum: number): void {
   if (type !== REC_NO_TYPE && size > MAX_TYPED_RECORD_SIZE) throw new Error(`record too big: ${size} bytes`);
-  b.writeUInt32LE(type === REC_NO_TYPE ? size : ((type << 24) | size) >>> 0, at);
-  b.writeUInt32LE(checksum, at + 4);
+  putUint32(b, at, type === REC_NO_TYPE ? size : ((type << 24) | size) >>> 0);
+  putUint32(b, at + 4, checksum);
+}
+
+/**
+ * A little-endian uint32 stored byte by byte: Buffer's writeUInt32LE range-checks its arguments on every call, and
+ * every stored, sent and acked message writes several of these.
+ */
+export function putUint32(b: Buffer, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
 }
 
 /** Frames one record; `type` 0 writes an untyped record. */
@@ -127,8 +138,8 @@ export interface IndexEntry {
 }
 
 function writeUint64(b: Buffer, n: number, at: number): void {
-  b.writeUInt32LE(n % 0x1_0000_0000, at);
-  b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4);
+  putUint32(b, at, n % 0x1_0000_0000);
+  putUint32(b, at + 4, Math.floor(n / 0x1_0000_0000));
 }
 
 /** Writes one index entry at `at` of `into` (a new buffer when none is given). */
@@ -138,10 +149,10 @@ export function encodeIndex(seq: number, offset: number, timestamp: bigint, size
   writeUint64(b, seq, at);
   writeUint64(b, offset, at + 8);
   const ts = loadUint64(timestamp);
-  b.writeUInt32LE(ts.getUint32(0, true), at + 16);
-  b.writeUInt32LE(ts.getUint32(4, true), at + 20);
-  b.writeUInt32LE(size, at + 24);
-  b.writeUInt32LE(crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4), at + 28);
+  putUint32(b, at + 16, ts.getUint32(0, true));
+  putUint32(b, at + 20, ts.getUint32(4, true));
+  putUint32(b, at + 24, size);
+  putUint32(b, at + 28, crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4));
   return b;
 }
 

@@ -11,9 +11,6 @@ import type { Crc32 } from './crc.js';
 import { CorruptFileError, SUBS_FILE, SubRecordType, VERSION_SIZE } from './format.js';
 import { createStoreFile, openStoreFile, scanRecords, settleScanEnd } from './io.js';
 
-/** Where sent and acked sequences are encoded before the log copies them into its buffer. */
-const updateScratch = Buffer.allocUnsafe(SUB_STATE_UPDATE_MAX_SIZE);
-
 export interface SubStoreConfig {
   dir: string;
   channel: string;
@@ -113,7 +110,7 @@ export class FileSubStore implements SubStore {
   // Sent and acked records that arrive after close (deliveries racing a shutdown) are dropped: at worst a redelivery.
   addSeqPending(subId: number, seq: number): void {
     if (this.closed) return;
-    this.log.append(SubRecordType.Msg, updateScratch, encodeSubStateUpdate(updateScratch, subId, seq));
+    this.appendUpdate(SubRecordType.Msg, subId, seq);
     this.numRecs++;
     const entry = this.subs.get(subId);
     if (!entry) return;
@@ -123,9 +120,14 @@ export class FileSubStore implements SubStore {
 
   ackSeqPending(subId: number, seq: number): void {
     if (this.closed) return;
-    this.log.append(SubRecordType.Ack, updateScratch, encodeSubStateUpdate(updateScratch, subId, seq));
+    this.appendUpdate(SubRecordType.Ack, subId, seq);
     this.delRecs++;
     this.subs.get(subId)?.pending.delete(seq);
+  }
+
+  private appendUpdate(type: number, subId: number, seq: number): void {
+    const at = this.log.reserve(SUB_STATE_UPDATE_MAX_SIZE);
+    this.log.commit(type, encodeSubStateUpdate(this.log.buffer, at, subId, seq));
   }
 
   async flush(): Promise<void> {
