@@ -181,13 +181,13 @@ describe('file store: recovering the Go v0.25.6 fixture', () => {
     assert.deepEqual(msgs.firstAndLastSequence(), [51, 150]);
     assert.equal(msgs.state().msgs, 100);
     assert.ok(!existsSync(join(chDir, 'msgs.2.dat')) && !existsSync(join(chDir, 'msgs.2.idx')), 'slice 2 removed once empty');
-    // Slice 6 had 5 messages; with 25 per slice, the 20 new ones fill it up.
+    assert.equal(Buffer.from((await msgs.lookup(150))!.data).toString(), 'limited-150');
+    // Closing writes the index entries still waiting. Slice 6 had 5 messages; with 25 per slice, the 20 new ones fill it up.
+    await store.close();
     assert.deepEqual(
       rawIndex(join(chDir, 'msgs.6.idx')).map((e) => e.seq),
       Array.from({ length: 25 }, (_, i) => 126 + i),
     );
-    assert.equal(Buffer.from((await msgs.lookup(150))!.data).toString(), 'limited-150');
-    await store.close();
     const again = await recoverFixture(dir);
     store = again.store;
     const limited = channelOf(again.state, 'limited').channel.msgs;

@@ -53,6 +53,43 @@ function openFlags(path: string): number {
   return assert.fail(`${path} is not open`);
 }
 
+interface FileCalls {
+  write: number;
+  datasync: number;
+  sync: number;
+  /** Writes by file name. */
+  writesTo: Map<string, number>;
+}
+
+/** Counts the FileHandle writes and syncs made while `run` runs. */
+async function countFileCalls(probe: string, run: () => Promise<void>): Promise<FileCalls> {
+  const handle = await openFile(probe, 'r');
+  const proto = Object.getPrototypeOf(handle) as { write: (...a: unknown[]) => unknown; datasync: () => unknown; sync: () => unknown };
+  await handle.close();
+  const calls: FileCalls = { write: 0, datasync: 0, sync: 0, writesTo: new Map() };
+  const saved = { write: proto.write, datasync: proto.datasync, sync: proto.sync };
+  proto.write = function (this: { fd: number }, ...a: unknown[]) {
+    calls.write++;
+    const name = readlinkSync(`/proc/self/fd/${this.fd}`).split('/').pop()!;
+    calls.writesTo.set(name, (calls.writesTo.get(name) ?? 0) + 1);
+    return saved.write.apply(this, a);
+  };
+  proto.datasync = function (this: unknown) {
+    calls.datasync++;
+    return saved.datasync.apply(this);
+  };
+  proto.sync = function (this: unknown) {
+    calls.sync++;
+    return saved.sync.apply(this);
+  };
+  try {
+    await run();
+  } finally {
+    Object.assign(proto, saved);
+  }
+  return calls;
+}
+
 async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -165,33 +202,40 @@ describe('file store: behaviour on disk', () => {
     await waitFor('the first index entry', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 1);
     // With --file_sync, each write returns once it is on disk: the files are opened with O_DSYNC instead of synced.
     for (const name of ['msgs.1.dat', 'msgs.1.idx']) assert.ok(openFlags(join(dir, 'foo', name)) & constants.O_DSYNC, `${name} opened with O_DSYNC`);
-    const handle = await openFile(join(dir, 'foo', 'msgs.1.dat'), 'r');
-    const proto = Object.getPrototypeOf(handle) as { write: (...a: unknown[]) => unknown; datasync: () => unknown; sync: () => unknown };
-    await handle.close();
-    const calls = { write: 0, datasync: 0, sync: 0 };
-    const saved = { write: proto.write, datasync: proto.datasync, sync: proto.sync };
-    proto.write = function (this: unknown, ...a: unknown[]) {
-      calls.write++;
-      return saved.write.apply(this, a);
-    };
-    proto.datasync = function (this: unknown) {
-      calls.datasync++;
-      return saved.datasync.apply(this);
-    };
-    proto.sync = function (this: unknown) {
-      calls.sync++;
-      return saved.sync.apply(this);
-    };
-    try {
+    const calls = await countFileCalls(join(dir, 'foo', 'msgs.1.dat'), async () => {
       for (let seq = 2; seq <= 200; seq++) msgs.store(msg(seq));
       // Several publishers' flushes in the same turn share one batch.
       await Promise.all([msgs.flush(), msgs.flush(), msgs.flush()]);
       assert.equal(rawRecords(join(dir, 'foo', 'msgs.1.dat'), false).length, 200, 'a flush resolves once the records are written');
       await waitFor('the index entries', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 200);
-    } finally {
-      Object.assign(proto, saved);
-    }
-    assert.deepEqual(calls, { write: 2, datasync: 0, sync: 0 });
+    });
+    assert.deepEqual([calls.write, calls.datasync, calls.sync], [2, 0, 0]);
+  });
+
+  it('writes the index entries of many flushes together, and the messages meanwhile are read from memory', async () => {
+    const store = make();
+    await store.init(info);
+    const { msgs } = await store.createChannel('foo');
+    msgs.store(msg(1));
+    await msgs.flush();
+    await waitFor('the first index entry', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 1);
+    const flushes = 30;
+    const calls = await countFileCalls(join(dir, 'server.dat'), async () => {
+      for (let seq = 2; seq <= flushes + 1; seq++) {
+        msgs.store(msg(seq));
+        await msgs.flush();
+        assert.equal(text(await msgs.lookup(seq)), `m${seq}`);
+      }
+      await waitFor('the index entries', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === flushes + 1);
+    });
+    assert.equal(calls.writesTo.get('msgs.1.dat'), flushes, 'one record write per flush');
+    // Entries are written once a batch is full or a moment after the flush that left them; only a machine taking the
+    // whole delay for each flush would write them one flush at a time.
+    assert.ok(calls.writesTo.get('msgs.1.idx')! < flushes / 2, `${calls.writesTo.get('msgs.1.idx')} index writes`);
+    assert.deepEqual(
+      rawIndex(join(dir, 'foo', 'msgs.1.idx')).map((e) => e.seq),
+      Array.from({ length: flushes + 1 }, (_, i) => i + 1),
+    );
   });
 
   it('does not sync when doSync is off', async () => {
@@ -200,23 +244,12 @@ describe('file store: behaviour on disk', () => {
     const { msgs } = await store.createChannel('foo');
     msgs.store(msg(1));
     await msgs.flush();
-    const handle = await openFile(join(dir, 'foo', 'msgs.1.dat'), 'r');
-    const proto = Object.getPrototypeOf(handle) as { datasync: () => unknown };
-    await handle.close();
-    const saved = proto.datasync;
-    let syncs = 0;
-    proto.datasync = function (this: unknown) {
-      syncs++;
-      return saved.apply(this);
-    };
-    try {
+    const calls = await countFileCalls(join(dir, 'foo', 'msgs.1.dat'), async () => {
       msgs.store(msg(2));
       await msgs.flush();
       await waitFor('the index entries', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 2);
-    } finally {
-      proto.datasync = saved;
-    }
-    assert.equal(syncs, 0);
+    });
+    assert.equal(calls.datasync + calls.sync, 0);
     assert.equal(openFlags(join(dir, 'foo', 'msgs.1.dat')) & constants.O_DSYNC, 0);
   });
 

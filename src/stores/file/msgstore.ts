@@ -46,6 +46,13 @@ const EMPTY = new Uint8Array(0);
 const RETRY_EXPIRY_MS = 5000;
 /** A read-ahead that did not reach a sequence it was expected to cover. */
 const MISS = Symbol('miss');
+/**
+ * Index entries are written once this many wait, or INDEX_DELAY_MS after a flush left some: one index write every few
+ * flushes rather than one each, since every write is a round trip to the thread pool (and a synchronous disk write with
+ * --file_sync). Entries not yet written cost nothing on a crash: recovery rebuilds them from the records.
+ */
+const INDEX_BATCH_ENTRIES = 2048;
+const INDEX_DELAY_MS = 100;
 
 interface SliceLimits {
   msgs: number;
@@ -90,6 +97,7 @@ export class FileMsgStore implements MsgStore {
   private readonly sliceLimits: SliceLimits;
   private readonly readAheadEntries: number;
   private ageTimer: NodeJS.Timeout | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   /** Slices written without a sync (doSync off), for the background sync and close. */
   private readonly unsynced = new Set<MsgSlice>();
@@ -304,6 +312,7 @@ export class FileMsgStore implements MsgStore {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ageTimer);
+    clearTimeout(this.indexTimer);
     clearInterval(this.syncTimer);
     this.cache.clear();
     try {
@@ -363,19 +372,40 @@ export class FileMsgStore implements MsgStore {
   }
 
   /**
-   * Writes the records of every message stored so far, one write per slice, and starts writing their index entries.
-   * A flush (and so a PubAck) waits for the records only: if a crash comes first, recovery makes the missing entries
-   * from the data file, and with --file_sync the data file is opened so that each write returns once on disk.
+   * Writes the records of every message stored so far, one write per slice, and starts writing their index entries
+   * when enough wait (see INDEX_BATCH_ENTRIES). A flush (and so a PubAck) waits for the records only: if a crash comes
+   * first, recovery makes the missing entries from the data file, and with --file_sync the data file is opened so that
+   * each write returns once on disk.
    */
   private async writeUnwritten(): Promise<void> {
     const upTo = this.appended;
     const results = await Promise.allSettled(this.slices.filter((s) => s.pending.hasUnwrittenData).map((s) => this.writeRecords(s)));
     // Index entries whose write failed earlier are retried with every flush, whichever slice they belong to.
-    for (const slice of this.slices) if (slice.pending.hasUnwrittenEntries) this.startIndexing(slice);
+    this.indexWritten(false);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.
     this.durable = Math.max(this.durable, upTo);
+  }
+
+  /**
+   * Starts writing the index entries of written records: all of them when `all`, else those of slices no longer
+   * written to and of a write slice with a full batch; entries left waiting are written after INDEX_DELAY_MS.
+   */
+  private indexWritten(all: boolean): void {
+    let waiting = false;
+    for (const slice of this.slices) {
+      const n = slice.pending.unwrittenEntries;
+      if (n === 0) continue;
+      if (all || slice !== this.writeSlice || n >= INDEX_BATCH_ENTRIES) this.startIndexing(slice);
+      else waiting = true;
+    }
+    if (!waiting || this.indexTimer) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      if (!this.closed) this.indexWritten(true);
+    }, INDEX_DELAY_MS);
+    this.indexTimer.unref();
   }
 
   private async writeRecords(slice: MsgSlice): Promise<void> {

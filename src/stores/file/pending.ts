@@ -37,9 +37,9 @@ export class PendingRecords implements EncodeTarget {
     return this.msgs.length;
   }
 
-  /** Whether some written records still wait for their index entries. */
-  get hasUnwrittenEntries(): boolean {
-    return this.dataWritten > 0;
+  /** How many written records still wait for their index entries. */
+  get unwrittenEntries(): number {
+    return this.dataWritten;
   }
 
   /** Whether some records are not written yet. */
