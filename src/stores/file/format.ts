@@ -145,6 +145,13 @@ function writeUint64(b: Buffer, n: number, at: number): void {
 /** Writes one index entry at `at` of `into` (a new buffer when none is given). */
 export function encodeIndex(seq: number, offset: number, timestamp: bigint, size: number, crc: Crc32, into?: Buffer, at = 0): Buffer {
   const b = into ?? Buffer.allocUnsafe(INDEX_RECORD_SIZE);
+  writeIndexFields(seq, offset, timestamp, size, b, at);
+  putUint32(b, at + 28, crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4));
+  return b;
+}
+
+/** Writes an index entry's fields at `at` of `b`, all but its checksum. */
+export function writeIndexFields(seq: number, offset: number, timestamp: bigint, size: number, b: Buffer, at: number): void {
   // Sequences and offsets stay below 2^53: two 32-bit halves each, without a BigInt per field per message.
   writeUint64(b, seq, at);
   writeUint64(b, offset, at + 8);
@@ -152,8 +159,6 @@ export function encodeIndex(seq: number, offset: number, timestamp: bigint, size
   putUint32(b, at + 16, ts.getUint32(0, true));
   putUint32(b, at + 20, ts.getUint32(4, true));
   putUint32(b, at + 24, size);
-  putUint32(b, at + 28, crcRange(crc)(b, at, at + INDEX_RECORD_SIZE - 4));
-  return b;
 }
 
 export type IndexDecode = IndexEntry | 'zero' | 'crc';

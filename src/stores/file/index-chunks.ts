@@ -1,6 +1,6 @@
+import { TABLES_BYTES, checksumsInstance } from './checksums-instance.js';
 import { type Crc32, crcRange, crcTables } from './crc.js';
 import { INDEX_RECORD_SIZE } from './format.js';
-import { INDEX_CRC_WASM } from './index-crc-wasm.js';
 
 export interface IndexChunkView {
   buf: Buffer;
@@ -18,28 +18,18 @@ export interface IndexChunks {
   firstBadEntry(i: 0 | 1, entries: number): number;
 }
 
-/** Where index-crc.wat expects its tables (8 tables of 256 words) and where the chunks start. */
-const TABLES_BYTES = 8 * 256 * 4;
-const WASM_PAGE = 64 * 1024;
-
-/** WebAssembly memory is little-endian; the tables are copied into it as words of this machine. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-let wasmModule: WebAssembly.Module | undefined;
-
 /**
  * Chunks of `chunkBytes` whose entries are checked with `crc` (none when undefined). Checksums from makeCrc32 are
- * checked in WebAssembly (index-crc.wat), over chunks that live in its memory, where WebAssembly can run; any other
+ * checked in WebAssembly (checksums.wat), over chunks that live in its memory, where WebAssembly can run; any other
  * checksum, in JavaScript.
  */
 export function indexChunks(chunkBytes: number, crc: Crc32 | undefined): IndexChunks {
   const tables = crc && crcTables(crc);
-  if (tables && LITTLE_ENDIAN) {
-    try {
-      return wasmChunks(chunkBytes, tables);
-    } catch {
-      // No WebAssembly here (node --jitless), or no address space for its memory (a low ulimit -v): check in JavaScript.
-    }
+  const wasm = tables && checksumsInstance(tables, 2 * chunkBytes);
+  if (wasm) {
+    const starts = [TABLES_BYTES, TABLES_BYTES + chunkBytes] as const;
+    const views = [chunkView(Buffer.from(wasm.memory.buffer, starts[0], chunkBytes)), chunkView(Buffer.from(wasm.memory.buffer, starts[1], chunkBytes))] as const;
+    return { views, firstBadEntry: (i, entries) => wasm.exports.firstBadEntry(starts[i], entries) };
   }
   const views = [chunkView(Buffer.allocUnsafe(chunkBytes)), chunkView(Buffer.allocUnsafe(chunkBytes))] as const;
   if (!crc) return { views, firstBadEntry: (_i, entries) => entries };
@@ -54,16 +44,6 @@ export function indexChunks(chunkBytes: number, crc: Crc32 | undefined): IndexCh
       return entries;
     },
   };
-}
-
-function wasmChunks(chunkBytes: number, tables: Uint32Array): IndexChunks {
-  wasmModule ??= new WebAssembly.Module(Buffer.from(INDEX_CRC_WASM, 'base64'));
-  const memory = new WebAssembly.Memory({ initial: Math.ceil((TABLES_BYTES + 2 * chunkBytes) / WASM_PAGE) });
-  const { firstBadEntry } = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports as { firstBadEntry: (at: number, count: number) => number };
-  new Uint32Array(memory.buffer, 0, tables.length).set(tables);
-  const starts = [TABLES_BYTES, TABLES_BYTES + chunkBytes] as const;
-  const views = [chunkView(Buffer.from(memory.buffer, starts[0], chunkBytes)), chunkView(Buffer.from(memory.buffer, starts[1], chunkBytes))] as const;
-  return { views, firstBadEntry: (i, entries) => firstBadEntry(starts[i], entries) };
 }
 
 function chunkView(buf: Buffer): IndexChunkView {

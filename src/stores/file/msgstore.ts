@@ -7,6 +7,7 @@ import { type MsgProto, pb } from '../../proto/codec.js';
 import { ErrClosed } from '../errors.js';
 import { type ChannelLimits, isLimited } from '../limits.js';
 import type { MsgStore, MsgStoreState } from '../store.js';
+import { type BatchChecksums, batchChecksums } from './batch-checksums.js';
 import type { Crc32 } from './crc.js';
 import {
   BAK_SUFFIX,
@@ -91,6 +92,7 @@ export class FileMsgStore implements MsgStore {
   private durable = 0;
   private readonly queue = new SerialQueue();
   private readonly cache: MsgCache;
+  private readonly checksums: BatchChecksums;
   private readonly inflight = new Map<number, Promise<MsgProto | undefined | typeof MISS>>();
   /** Index entries read ahead from the first slice, for dropping messages from the front without a read each. */
   private head: { slice: MsgSlice; from: number; entries: IndexEntry[] } | undefined;
@@ -107,6 +109,7 @@ export class FileMsgStore implements MsgStore {
   private constructor(private readonly cfg: MsgStoreConfig) {
     this.sliceLimits = sliceLimitsFor(cfg.opts, cfg.limits);
     this.cache = new MsgCache(cfg.opts.readBufferSize);
+    this.checksums = batchChecksums(cfg.crc);
     this.readAheadEntries = cfg.opts.readBufferSize > 0 ? Math.min(MAX_READ_AHEAD_ENTRIES, Math.max(1, Math.floor(cfg.opts.readBufferSize / INDEX_RECORD_SIZE))) : 1;
     if (!cfg.opts.doSync && cfg.opts.autoSync > 0) {
       this.syncTimer = setInterval(() => void this.autoSync(), cfg.opts.autoSync);
@@ -331,7 +334,7 @@ export class FileMsgStore implements MsgStore {
   private append(msg: MsgProto): void {
     let slice = this.writeSlice;
     if (!slice || this.sliceIsFull(slice)) slice = this.startSlice();
-    const size = slice.add(msg, this.cfg.crc);
+    const size = slice.add(msg);
     if (this.count === 0) this.first = msg.sequence;
     this.last = msg.sequence;
     this.count++;
@@ -409,7 +412,7 @@ export class FileMsgStore implements MsgStore {
   }
 
   private async writeRecords(slice: MsgSlice): Promise<void> {
-    const records = slice.pending.records();
+    const records = slice.pending.records(this.checksums);
     const offset = slice.datEnd - records.bytes.length;
     await this.withSlice(slice, (h) => writeFully(h.dat, records.bytes, offset));
     if (slice.removed) return;
@@ -425,7 +428,7 @@ export class FileMsgStore implements MsgStore {
   }
 
   private async writeEntries(slice: MsgSlice): Promise<void> {
-    const entries = slice.pending.entries();
+    const entries = slice.pending.entries(this.checksums);
     if (entries.msgs === 0 || slice.removed) return;
     await this.withSlice(slice, (h) => writeFully(h.idx, entries.bytes, VERSION_SIZE + slice.written * INDEX_RECORD_SIZE));
     if (slice.removed) return;

@@ -1,7 +1,7 @@
 import { type EncodeTarget, type MsgProto, encodeMsgProtoInto } from '../../proto/codec.js';
 import { ByteQueue } from '../../byte-queue.js';
-import type { Crc32 } from './crc.js';
-import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, REC_NO_TYPE, encodeIndex, writeRecordHeader } from './format.js';
+import type { BatchChecksums } from './batch-checksums.js';
+import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, REC_NO_TYPE, writeIndexFields, writeRecordHeader } from './format.js';
 
 /** Records are framed into buffers of this size; one buffer takes many flushes' worth of records. */
 const DATA_BUFFER_SIZE = 256 * 1024;
@@ -16,7 +16,8 @@ export interface PendingBytes {
 /**
  * The messages of a slice not yet in its files, already in the bytes they take on disk: each record is encoded straight
  * into a shared buffer (its payload is also the message's wire encoding, used for delivery) and each index entry into
- * another, so that a write takes a ready view instead of framing, copying and joining per message.
+ * another, so that a write takes a ready view instead of framing, copying and joining per message. Their checksums
+ * are left blank and filled in for the whole batch a write takes.
  *
  * Records are written first; index entries follow, later, for the records already written. A message stays here
  * (for lookups) until its index entry is written too.
@@ -48,10 +49,11 @@ export class PendingRecords implements EncodeTarget {
   }
 
   /**
-   * Frames `msg` as the record at file offset `offset` and adds its index entry; returns the record's payload size.
-   * A message that already has its encoding is copied; otherwise it is encoded in place and keeps that as its wire.
+   * Frames `msg` as the record at file offset `offset` and adds its index entry, both without checksums; returns the
+   * record's payload size. A message that already has its encoding is copied; otherwise it is encoded in place and
+   * keeps that as its wire.
    */
-  add(msg: MsgProto, offset: number, crc: Crc32): number {
+  add(msg: MsgProto, offset: number): number {
     let payload: Uint8Array;
     const dat = this.dat;
     if (msg.wire) {
@@ -64,11 +66,11 @@ export class PendingRecords implements EncodeTarget {
       payload = dat.buf.subarray(at, at + size);
       msg.wire = payload;
     }
-    writeRecordHeader(dat.buf, dat.end, REC_NO_TYPE, payload.length, crc(payload));
+    writeRecordHeader(dat.buf, dat.end, REC_NO_TYPE, payload.length, 0);
     dat.end += RECORD_HEADER_SIZE + payload.length;
     const idx = this.idx;
     idx.ensure(INDEX_RECORD_SIZE);
-    encodeIndex(msg.sequence, offset, msg.timestamp, payload.length, crc, idx.buf, idx.end);
+    writeIndexFields(msg.sequence, offset, msg.timestamp, payload.length, idx.buf, idx.end);
     idx.end += INDEX_RECORD_SIZE;
     this.msgs.push(msg);
     return payload.length;
@@ -85,9 +87,11 @@ export class PendingRecords implements EncodeTarget {
     return this.dat.buf;
   }
 
-  /** The records not written yet, as a view that stays valid (and unwritten) until `recordsWritten`. */
-  records(): PendingBytes {
-    return { bytes: this.dat.queued(), msgs: this.msgs.length - this.dataWritten };
+  /** The records not written yet, checksummed, as a view that stays valid (and unwritten) until `recordsWritten`. */
+  records(sums: BatchChecksums): PendingBytes {
+    const dat = this.dat;
+    sums.records(dat.buf, dat.start, dat.end);
+    return { bytes: dat.queued(), msgs: this.msgs.length - this.dataWritten };
   }
 
   recordsWritten(p: PendingBytes): void {
@@ -95,10 +99,12 @@ export class PendingRecords implements EncodeTarget {
     this.dataWritten += p.msgs;
   }
 
-  /** The index entries of the messages whose record is written, as a view valid until `entriesWritten`. */
-  entries(): PendingBytes {
+  /** The index entries of the messages whose record is written, checksummed, as a view valid until `entriesWritten`. */
+  entries(sums: BatchChecksums): PendingBytes {
     const { buf, start } = this.idx;
-    return { bytes: buf.subarray(start, start + this.dataWritten * INDEX_RECORD_SIZE), msgs: this.dataWritten };
+    const end = start + this.dataWritten * INDEX_RECORD_SIZE;
+    sums.entries(buf, start, end);
+    return { bytes: buf.subarray(start, end), msgs: this.dataWritten };
   }
 
   /** Index entries are only read by the write that takes them, so once all are written the buffer is used again. */

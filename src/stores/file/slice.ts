@@ -3,7 +3,6 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MsgProto } from '../../proto/codec.js';
-import type { Crc32 } from './crc.js';
 import { INDEX_RECORD_SIZE, MSG_RECORD_OVERHEAD, RECORD_HEADER_SIZE, VERSION_SIZE, datFileName, idxFileName, versionHeader } from './format.js';
 import { writeFully } from './io.js';
 import { PendingRecords } from './pending.js';
@@ -78,7 +77,7 @@ export class MsgSlice {
   }
 
   /** Adds a message at the end; the caller has checked that its sequence follows the last one. Returns its size as counted. */
-  add(msg: MsgProto, crc: Crc32): number {
+  add(msg: MsgProto): number {
     const seq = msg.sequence;
     if (this.msgsCount === 0) {
       this.baseSeq = seq;
@@ -87,7 +86,7 @@ export class MsgSlice {
     } else if (seq !== this.lastSeq + 1) {
       this.contiguous = false;
     }
-    const payloadSize = this.pending.add(msg, this.datEnd, crc);
+    const payloadSize = this.pending.add(msg, this.datEnd);
     this.lastSeq = seq;
     this.msgsCount++;
     this.msgsSize += payloadSize + MSG_RECORD_OVERHEAD;
