@@ -6,6 +6,7 @@ export {
   type EncodeTarget,
   RecentString,
   SUB_STATE_UPDATE_MAX_SIZE,
+  decodeAckSequence,
   encodeMsgProtoInto,
   encodeSubStateUpdate,
   loadUint64,

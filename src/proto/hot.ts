@@ -201,7 +201,14 @@ export function decodePubMsg(bytes: Uint8Array): PubMsg {
 
 const ackWire = (id: number): number => (id === 1 ? WIRE_LEN : id === 2 ? WIRE_VARINT : -1);
 
-export function decodeAck(bytes: Uint8Array): Ack {
+/** The subject of the last Ack decodeAckSequence read. */
+let lastAckSubject = '';
+
+/**
+ * An Ack's sequence, which is all the server needs of the one it gets for every message delivered, checked as strictly
+ * as decodeAck checks the whole Ack, without making an object of it.
+ */
+export function decodeAckSequence(bytes: Uint8Array): number {
   let subject = '';
   let sequence = 0;
   const c = cursor.reset(bytes);
@@ -215,7 +222,13 @@ export function decodeAck(bytes: Uint8Array): Ack {
         break;
     }
   }
-  return { subject, sequence };
+  lastAckSubject = subject;
+  return sequence;
+}
+
+export function decodeAck(bytes: Uint8Array): Ack {
+  const sequence = decodeAckSequence(bytes);
+  return { subject: lastAckSubject, sequence };
 }
 
 function varintSize(v: number): number {

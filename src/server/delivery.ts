@@ -7,6 +7,12 @@ import { timerDelay } from '../timers.js';
 
 /** A redelivery due within this window is done now rather than by another timer. */
 const REDELIVERY_LOOKAHEAD_MS = 15;
+/**
+ * Sent and ack records are written with the deliveries of each publish batch, as the Go server does; those that come
+ * in between (acks, and what acks let through) are written within this delay rather than in a write of their own each
+ * event-loop turn. Losing them in a crash costs a redelivery, never a message.
+ */
+const SUB_RECORDS_DELAY_MS = 50;
 
 type Target = Subscription | QueueGroup;
 
@@ -14,13 +20,22 @@ type Target = Subscription | QueueGroup;
 export class Delivery {
   private readonly dirtySubStores = new Set<ChannelState>();
   private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly ctx: ServerContext) {}
 
-  /** Delivers newly stored messages of a channel to every subscription that is caught up and has room. */
+  /**
+   * Delivers newly stored messages of a channel to every subscription that is caught up and has room, and has the
+   * subscription records written at the end of this event-loop turn.
+   */
   onNewMessages(channel: ChannelState): void {
     for (const sub of channel.subs) if (!sub.queue && !sub.isOffline) this.pump(sub);
     for (const group of channel.queues.values()) if (group.members.length > 0) this.pump(group);
+    if (this.dirtySubStores.size > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSubStores);
+    }
   }
 
   /** Sends available messages after the target's last sent one while it has room; reads from the store if needed. */
@@ -41,22 +56,30 @@ export class Delivery {
       }
       const found = channel.message(seq);
       if (found instanceof Promise) {
-        target.pumping = true;
-        found.then(
-          (msg) => {
-            target.pumping = false;
-            if (target.lastSent < seq && !this.deliverOrSkip(target, seq, msg)) return;
-            this.pump(target);
-          },
-          (err: unknown) => {
-            target.pumping = false;
-            this.ctx.log.error({ err, channel: channel.name, seq }, 'cannot read message for delivery');
-          },
-        );
+        this.pumpAfterRead(target, channel, seq, found);
         return;
       }
       if (!this.deliverOrSkip(target, seq, found)) return;
     }
+  }
+
+  /**
+   * Goes on pumping once a message is read from the store. Apart from pump(), which runs for every ack, because a
+   * closure over its loop's variables would cost an allocation each time round.
+   */
+  private pumpAfterRead(target: Target, channel: ChannelState, seq: number, reading: Promise<MsgProto | undefined>): void {
+    target.pumping = true;
+    reading.then(
+      (msg) => {
+        target.pumping = false;
+        if (target.lastSent < seq && !this.deliverOrSkip(target, seq, msg)) return;
+        this.pump(target);
+      },
+      (err: unknown) => {
+        target.pumping = false;
+        this.ctx.log.error({ err, channel: channel.name, seq }, 'cannot read message for delivery');
+      },
+    );
   }
 
   /** Sends `seq` to the target, or moves past it if it was dropped; false when nobody can take it now. */
@@ -148,6 +171,11 @@ export class Delivery {
     const delay = inMs ?? sub.ackWaitMs;
     const due = Date.now() + delay;
     if (sub.redeliveryTimer && sub.redeliveryDue <= due) return;
+    this.startRedeliveryTimer(sub, due, delay);
+  }
+
+  /** Apart from armRedelivery, which runs for every message sent, so that only re-arming makes a closure. */
+  private startRedeliveryTimer(sub: Subscription, due: number, delay: number): void {
     clearTimeout(sub.redeliveryTimer);
     sub.redeliveryDue = due;
     sub.redeliveryTimer = setTimeout(() => {
@@ -226,18 +254,33 @@ export class Delivery {
     }
   }
 
-  /** Pending and ack records are written in one flush per event-loop turn. */
-  private markDirty(channel: ChannelState): void {
-    this.dirtySubStores.add(channel);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const channels = [...this.dirtySubStores];
-      this.dirtySubStores.clear();
-      for (const ch of channels) {
-        ch.store.subs.flush().catch((err: unknown) => this.ctx.log.error({ err, channel: ch.name }, 'cannot flush subscription store'));
-      }
-    });
+  /** Writes no more subscription records: at shutdown the server flushes the stores itself, after a failure nothing is written. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.dirtySubStores.clear();
   }
+
+  /** Sent and ack records are written with the next publish batch, or after SUB_RECORDS_DELAY_MS. */
+  private markDirty(channel: ChannelState): void {
+    if (this.stopped) return;
+    this.dirtySubStores.add(channel);
+    if (this.flushScheduled || this.flushTimer) return;
+    this.flushTimer = setTimeout(this.flushSubStores, SUB_RECORDS_DELAY_MS);
+    this.flushTimer.unref();
+  }
+
+  /** A property, not a closure made in markDirty(), which runs for every message sent and acked (see takeBatch). */
+  private readonly flushSubStores = (): void => {
+    this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.dirtySubStores.size === 0) return;
+    const channels = [...this.dirtySubStores];
+    this.dirtySubStores.clear();
+    for (const ch of channels) {
+      ch.store.subs.flush().catch((err: unknown) => this.ctx.log.error({ err, channel: ch.name }, 'cannot flush subscription store'));
+    }
+  };
 }

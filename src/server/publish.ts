@@ -7,15 +7,55 @@ import type { Delivery } from './delivery.js';
 import { ProtocolError } from './errors.js';
 import { isValidChannelName } from './subjects.js';
 
-interface Incoming {
-  data: Uint8Array;
-  reply: string;
+const NO_DATA = Buffer.alloc(0);
+
+/**
+ * Publishes received, in parallel arrays rather than an object each (hundreds of thousands arrive every second), which
+ * are kept and refilled batch after batch instead of growing anew.
+ */
+class Incoming {
+  readonly data: Uint8Array[] = [];
+  readonly replies: string[] = [];
+  length = 0;
+
+  add(data: Uint8Array, reply: string): void {
+    const i = this.length++;
+    this.data[i] = data;
+    this.replies[i] = reply;
+  }
+
+  /** Empties the batch, letting go of the socket buffers its payloads are views of. */
+  clear(): void {
+    for (let i = 0; i < this.length; i++) {
+      this.data[i] = NO_DATA;
+      this.replies[i] = '';
+    }
+    this.length = 0;
+  }
 }
 
-interface Stored {
-  reply: string;
-  guid: string;
-  channel: ChannelState;
+/** The PubAcks a batch owes once its channels are flushed, in parallel arrays kept from batch to batch. */
+class Stored {
+  readonly replies: string[] = [];
+  readonly guids: string[] = [];
+  readonly channels: (ChannelState | undefined)[] = [];
+  length = 0;
+
+  add(reply: string, guid: string, channel: ChannelState): void {
+    const i = this.length++;
+    this.replies[i] = reply;
+    this.guids[i] = guid;
+    this.channels[i] = channel;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.length; i++) {
+      this.replies[i] = '';
+      this.guids[i] = '';
+      this.channels[i] = undefined;
+    }
+    this.length = 0;
+  }
 }
 
 function isCtrlMsg(data: Uint8Array): boolean {
@@ -35,7 +75,11 @@ function isCtrlMsg(data: Uint8Array): boolean {
  * are still processed one at a time, so a store never sees two flushes of a channel overlap.
  */
 export class PublishPipeline {
-  private incoming: Incoming[] = [];
+  private incoming = new Incoming();
+  /** The batch processed last, emptied, to take what arrives after the one being taken now. */
+  private spare = new Incoming();
+  /** Processing is one batch at a time, so one set of owed PubAcks serves them all. */
+  private readonly stored = new Stored();
   private scheduled = false;
   /** A batch is being processed; what arrives meanwhile is taken as the next batch once it is done. */
   private busy = false;
@@ -50,7 +94,7 @@ export class PublishPipeline {
 
   receive(data: Uint8Array, reply: string): void {
     if (this.stopped) return;
-    this.incoming.push({ data, reply });
+    this.incoming.add(data, reply);
     this.schedule();
   }
 
@@ -61,20 +105,29 @@ export class PublishPipeline {
   private schedule(): void {
     if (this.scheduled || this.busy) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const batch = this.incoming;
-      this.incoming = [];
-      if (batch.length === 0 || this.abandoned) return;
-      this.busy = true;
-      this.running = this.process(batch)
-        .catch((err: unknown) => this.ctx.log.error({ err }, 'cannot process a batch of publishes'))
-        .finally(() => {
-          this.busy = false;
-          if (this.incoming.length > 0) this.schedule();
-        });
-    });
+    setImmediate(this.takeBatch);
   }
+
+  /**
+   * A property, not a closure made in schedule(): a function that makes a closure allocates its context on every call,
+   * and schedule() runs for every publish.
+   */
+  private readonly takeBatch = (): void => {
+    this.scheduled = false;
+    const batch = this.incoming;
+    if (batch.length === 0 || this.abandoned) return;
+    this.incoming = this.spare;
+    this.busy = true;
+    this.running = this.process(batch)
+      .catch((err: unknown) => this.ctx.log.error({ err }, 'cannot process a batch of publishes'))
+      .finally(() => {
+        batch.clear();
+        this.stored.clear();
+        this.spare = batch;
+        this.busy = false;
+        if (this.incoming.length > 0) this.schedule();
+      });
+  };
 
   /** Resolves once everything received so far has been stored and acked. */
   async drain(): Promise<void> {
@@ -94,28 +147,31 @@ export class PublishPipeline {
   abandon(): void {
     this.stopped = true;
     this.abandoned = true;
-    this.incoming = [];
+    this.incoming.clear();
   }
 
-  private async process(batch: Incoming[]): Promise<void> {
+  private async process(batch: Incoming): Promise<void> {
     if (this.abandoned) return;
-    const stored: Stored[] = [];
+    const stored = this.stored;
     const touched = new Set<ChannelState>();
-    for (const item of batch) {
+    // Indexed, not for-of: across the await below, an async function's array iterator allocates a result per element.
+    for (let i = 0; i < batch.length; i++) {
+      const data = batch.data[i]!;
+      const reply = batch.replies[i]!;
       let pm: PubMsg;
       try {
-        pm = pb.PubMsg.decode(item.data);
+        pm = pb.PubMsg.decode(data);
         if (this.ctx.opts.streamingTrace) this.ctx.log.trace({ clientId: pm.clientID, channel: pm.subject, guid: pm.guid, bytes: pm.data.length }, 'publish');
       } catch {
         // Internal control messages may reach the publish subject; the Go server ignores them silently.
-        if (!isCtrlMsg(item.data)) this.sendAck(item.reply, '', ProtocolError.invalidPubReq);
+        if (!isCtrlMsg(data)) this.sendAck(reply, '', ProtocolError.invalidPubReq);
         continue;
       }
       this.ctx.counters.inMsgs++;
-      this.ctx.counters.inBytes += item.data.length;
+      this.ctx.counters.inBytes += data.length;
       if (pm.guid === '' || !isValidChannelName(pm.subject) || !this.isKnownPublisher(pm)) {
         this.ctx.log.debug({ clientId: pm.clientID, channel: pm.subject }, 'invalid publish request');
-        this.sendAck(item.reply, pm.guid, ProtocolError.invalidPubReq);
+        this.sendAck(reply, pm.guid, ProtocolError.invalidPubReq);
         continue;
       }
       let channel: ChannelState;
@@ -123,7 +179,7 @@ export class PublishPipeline {
         const found = this.ctx.channels.getOrCreate(pm.subject);
         channel = found instanceof Promise ? await found : found;
       } catch (err) {
-        this.sendAck(item.reply, pm.guid, (err as Error).message);
+        this.sendAck(reply, pm.guid, (err as Error).message);
         continue;
       }
       const msg: MsgProto = {
@@ -137,12 +193,12 @@ export class PublishPipeline {
       try {
         channel.append(msg);
       } catch (err) {
-        this.sendAck(item.reply, pm.guid, (err as Error).message);
+        this.sendAck(reply, pm.guid, (err as Error).message);
         continue;
       }
       this.ctx.counters.publishes++;
       touched.add(channel);
-      stored.push({ reply: item.reply, guid: pm.guid, channel });
+      stored.add(reply, pm.guid, channel);
     }
     const failed = new Map<ChannelState, string>();
     await Promise.all(
@@ -162,7 +218,7 @@ export class PublishPipeline {
       }),
     );
     if (this.abandoned) return;
-    for (const s of stored) this.sendAck(s.reply, s.guid, failed.get(s.channel));
+    for (let i = 0; i < stored.length; i++) this.sendAck(stored.replies[i]!, stored.guids[i]!, failed.size > 0 ? failed.get(stored.channels[i]!) : undefined);
   }
 
   private isKnownPublisher(pm: PubMsg): boolean {

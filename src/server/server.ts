@@ -283,6 +283,7 @@ export class StanServer {
     for (const s of this.natsSubs) s.unsubscribe();
     if (this.ctx) {
       this.publish.abandon();
+      this.delivery.stop();
       for (const channel of this.ctx.channels.all()) for (const sub of channel.subs) sub.ackSub?.unsubscribe();
     }
     this.onFatal(err);
@@ -304,6 +305,7 @@ export class StanServer {
       await this.control;
       this.connections.stopHeartbeats();
       this.reaper.stop();
+      this.delivery.stop();
       for (const channel of this.ctx.channels.all()) {
         for (const sub of channel.subs) {
           this.delivery.stopRedelivery(sub);

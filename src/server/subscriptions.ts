@@ -1,6 +1,6 @@
 import { createInbox } from 'nats';
 import type { SubState, SubscriptionRequest, UnsubscribeRequest } from '../proto/codec.js';
-import { StartPosition, pb } from '../proto/codec.js';
+import { StartPosition, decodeAckSequence, pb } from '../proto/codec.js';
 import type { ChannelState } from './channel.js';
 import type { ClientState } from './client.js';
 import { nowNs } from './clock.js';
@@ -199,7 +199,7 @@ export class SubscriptionManager {
     sub.ackSub = this.ctx.inbound.subscribe(this.ctx.nc, sub.state.ackInbox, (data) => {
       let seq: number;
       try {
-        seq = pb.Ack.decode(data).sequence;
+        seq = decodeAckSequence(data);
       } catch {
         this.ctx.log.debug({ clientId: sub.clientId, channel: sub.channel.name }, 'ignoring an undecodable ack');
         return;
