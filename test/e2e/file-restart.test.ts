@@ -59,6 +59,33 @@ describe('FILE store restarts', () => {
     }
   });
 
+  it('has written, a moment later, what was sent and acked between publishes, for a SIGKILL to keep', async () => {
+    const args = ['-st', 'FILE', '--dir', await newDir()];
+    const first = await startStanServer(nats.url, args, 'acks-cluster');
+    const sc = await connectStan('acks-cluster', 'acks-client', nats.url);
+    for (let i = 1; i <= 20; i++) await publish(sc, 'acks.a', `m${i}`);
+    const dur = await subscribe(sc, 'acks.a', undefined, sc.subscriptionOptions().setDurableName('dur').setDeliverAllAvailable().setManualAckMode(true).setAckWait(60_000));
+    await until(() => dur.got.length === 20);
+    for (const m of dur.got.slice(0, 12)) m.msg.ack();
+    await sleep(500);
+    await first.stop('SIGKILL');
+    killUnderlyingNats(sc);
+
+    const second = await startStanServer(nats.url, args, 'acks-cluster');
+    try {
+      const { body } = await second.monitor('/streaming/channelsz?channel=acks.a&subs=1');
+      assert.equal(body.subscriptions[0].last_sent, 20);
+      assert.equal(body.subscriptions[0].pending_count, 8);
+      const again = await connectStan('acks-cluster', 'acks-client', nats.url);
+      const resumed = await subscribe(again, 'acks.a', undefined, again.subscriptionOptions().setDurableName('dur').setManualAckMode(true).setAckWait(60_000));
+      await until(() => resumed.got.length === 8);
+      assert.deepEqual(resumed.got.map((m) => m.seq), [13, 14, 15, 16, 17, 18, 19, 20]);
+      await closeStan(again);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('has every acknowledged message exactly once after a SIGKILL during publishing', async () => {
     const args = ['-st', 'FILE', '--dir', await newDir()];
     const first = await startStanServer(nats.url, args, 'crash-cluster');
