@@ -56,8 +56,10 @@ export class RecentString {
 
   read(buf: Uint8Array, start: number, end: number): string {
     if (sameBytes(buf, start, end, this.bytes)) return this.value;
-    this.bytes = new Uint8Array(buf.subarray(start, end));
-    this.value = this.decode(Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length), 0, this.bytes.length);
+    const bytes = new Uint8Array(buf.subarray(start, end));
+    // Decoded before anything is kept: bytes that fail to decode (invalid UTF-8) must fail again next time.
+    this.value = this.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 0, bytes.length);
+    this.bytes = bytes;
     return this.value;
   }
 }

@@ -112,6 +112,11 @@ describe('hand-written hot-path codec', () => {
     }
   });
 
+  it('refuses a client ID that is not UTF-8 every time, not only the first (the last one decoded is reused)', () => {
+    assert.equal(decodePubMsg(Buffer.from([0x0a, 0x02, 0x61, 0x62])).clientID, 'ab');
+    for (let i = 0; i < 2; i++) assert.throws(() => decodePubMsg(Buffer.from([0x0a, 0x02, 0xff, 0xfe])), `attempt ${i + 1}`);
+  });
+
   it('refuses a known field with the wrong wire type, which protobufjs alone would skip', () => {
     // PubMsg guid (field 2) sent as a varint; Ack sequence (field 2) sent as bytes
     assert.throws(() => decodePubMsg(Buffer.from([0x10, 0x05])), /wire type/);
