@@ -19,19 +19,28 @@ describe('FILE store restarts', () => {
   before(async () => {
     nats = await startNatsServer();
   });
+
+  /**
+   * Starts a server on a new directory, publishes m1..m20 on `channel` and acks the first `acked` of them on a durable
+   * that got all 20 (ack wait one minute); returns the server, its arguments and the still-connected client.
+   */
+  const durableWithAcks = async (cluster: string, channel: string, acked: number) => {
+    const args = ['-st', 'FILE', '--dir', await newDir()];
+    const server = await startStanServer(nats.url, args, cluster);
+    const sc = await connectStan(cluster, `${cluster}-client`, nats.url);
+    for (let i = 1; i <= 20; i++) await publish(sc, channel, `m${i}`);
+    const dur = await subscribe(sc, channel, undefined, sc.subscriptionOptions().setDurableName('dur').setDeliverAllAvailable().setManualAckMode(true).setAckWait(60_000));
+    await until(() => dur.got.length === 20);
+    for (const m of dur.got.slice(0, acked)) m.msg.ack();
+    return { server, args, sc };
+  };
   after(async () => {
     await nats?.stop();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
   it('brings back channels, sequences, durables and unacked messages after SIGTERM', async () => {
-    const args = ['-st', 'FILE', '--dir', await newDir()];
-    const first = await startStanServer(nats.url, args, 'restart-cluster');
-    const sc = await connectStan('restart-cluster', 'restart-client', nats.url);
-    for (let i = 1; i <= 20; i++) await publish(sc, 'restart.a', `m${i}`);
-    const dur = await subscribe(sc, 'restart.a', undefined, sc.subscriptionOptions().setDurableName('dur').setDeliverAllAvailable().setManualAckMode(true).setAckWait(60_000));
-    await until(() => dur.got.length === 20);
-    for (const m of dur.got.slice(0, 10)) m.msg.ack();
+    const { server: first, args, sc } = await durableWithAcks('restart-cluster', 'restart.a', 10);
     await sleep(200);
     assert.equal(await first.stop('SIGTERM'), 0);
     // Drop the client's NATS connection without a close request: it must be replaced on reconnect.
@@ -45,7 +54,7 @@ describe('FILE store restarts', () => {
       assert.equal(body.subscriptions[0].durable_name, 'dur');
       assert.equal(body.subscriptions[0].last_sent, 20);
       assert.equal(body.subscriptions[0].pending_count, 10);
-      const again = await connectStan('restart-cluster', 'restart-client', nats.url);
+      const again = await connectStan('restart-cluster', 'restart-cluster-client', nats.url);
       const resumed = await subscribe(again, 'restart.a', undefined, again.subscriptionOptions().setDurableName('dur').setManualAckMode(true).setAckWait(60_000));
       await until(() => resumed.got.length === 10);
       assert.deepEqual(resumed.got.map((m) => m.seq), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
@@ -60,13 +69,7 @@ describe('FILE store restarts', () => {
   });
 
   it('has written, a moment later, what was sent and acked between publishes, for a SIGKILL to keep', async () => {
-    const args = ['-st', 'FILE', '--dir', await newDir()];
-    const first = await startStanServer(nats.url, args, 'acks-cluster');
-    const sc = await connectStan('acks-cluster', 'acks-client', nats.url);
-    for (let i = 1; i <= 20; i++) await publish(sc, 'acks.a', `m${i}`);
-    const dur = await subscribe(sc, 'acks.a', undefined, sc.subscriptionOptions().setDurableName('dur').setDeliverAllAvailable().setManualAckMode(true).setAckWait(60_000));
-    await until(() => dur.got.length === 20);
-    for (const m of dur.got.slice(0, 12)) m.msg.ack();
+    const { server: first, args, sc } = await durableWithAcks('acks-cluster', 'acks.a', 12);
     await sleep(500);
     await first.stop('SIGKILL');
     killUnderlyingNats(sc);
@@ -76,7 +79,7 @@ describe('FILE store restarts', () => {
       const { body } = await second.monitor('/streaming/channelsz?channel=acks.a&subs=1');
       assert.equal(body.subscriptions[0].last_sent, 20);
       assert.equal(body.subscriptions[0].pending_count, 8);
-      const again = await connectStan('acks-cluster', 'acks-client', nats.url);
+      const again = await connectStan('acks-cluster', 'acks-cluster-client', nats.url);
       const resumed = await subscribe(again, 'acks.a', undefined, again.subscriptionOptions().setDurableName('dur').setManualAckMode(true).setAckWait(60_000));
       await until(() => resumed.got.length === 8);
       assert.deepEqual(resumed.got.map((m) => m.seq), [13, 14, 15, 16, 17, 18, 19, 20]);

@@ -108,6 +108,17 @@ describe('file store: behaviour on disk', () => {
     return s;
   };
 
+  /** The message store of channel foo, holding message 1 with its index entry written. */
+  const fooWithOneMessage = async (opts: Partial<FileStoreOptions> = {}) => {
+    const store = make(opts);
+    await store.init(info);
+    const { msgs } = await store.createChannel('foo');
+    msgs.store(msg(1));
+    await msgs.flush();
+    await waitFor('the first index entry', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 1);
+    return msgs;
+  };
+
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nss-file-unit-'));
   });
@@ -194,12 +205,7 @@ describe('file store: behaviour on disk', () => {
   });
 
   it('writes each flush as one write to a data file opened with O_DSYNC, and its index entries in one write after', async () => {
-    const store = make();
-    await store.init(info);
-    const { msgs } = await store.createChannel('foo');
-    msgs.store(msg(1));
-    await msgs.flush();
-    await waitFor('the first index entry', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 1);
+    const msgs = await fooWithOneMessage();
     // With --file_sync, each write returns once it is on disk: the files are opened with O_DSYNC instead of synced.
     for (const name of ['msgs.1.dat', 'msgs.1.idx']) assert.ok(openFlags(join(dir, 'foo', name)) & constants.O_DSYNC, `${name} opened with O_DSYNC`);
     const calls = await countFileCalls(join(dir, 'foo', 'msgs.1.dat'), async () => {
@@ -213,12 +219,7 @@ describe('file store: behaviour on disk', () => {
   });
 
   it('writes the index entries of many flushes together, and the messages meanwhile are read from memory', async () => {
-    const store = make();
-    await store.init(info);
-    const { msgs } = await store.createChannel('foo');
-    msgs.store(msg(1));
-    await msgs.flush();
-    await waitFor('the first index entry', () => rawIndex(join(dir, 'foo', 'msgs.1.idx')).length === 1);
+    const msgs = await fooWithOneMessage();
     const flushes = 30;
     const calls = await countFileCalls(join(dir, 'server.dat'), async () => {
       for (let seq = 2; seq <= flushes + 1; seq++) {
@@ -239,11 +240,7 @@ describe('file store: behaviour on disk', () => {
   });
 
   it('does not sync when doSync is off', async () => {
-    const store = make({ doSync: false, autoSync: 0 });
-    await store.init(info);
-    const { msgs } = await store.createChannel('foo');
-    msgs.store(msg(1));
-    await msgs.flush();
+    const msgs = await fooWithOneMessage({ doSync: false, autoSync: 0 });
     const calls = await countFileCalls(join(dir, 'foo', 'msgs.1.dat'), async () => {
       msgs.store(msg(2));
       await msgs.flush();
