@@ -1,4 +1,4 @@
-import { TABLES_BYTES, WASM_PAGE, checksumsInstance } from './checksums-instance.js';
+import { type ChecksumsExports, TABLES_BYTES, WASM_PAGE, checksumsInstance } from './checksums-instance.js';
 import { type Crc32, crcRange, crcTables } from './crc.js';
 import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, putUint32 } from './format.js';
 
@@ -52,7 +52,7 @@ function inPlaceChecksums(crc: Crc32): BatchChecksums {
   };
 }
 
-function wasmChecksums(memory: WebAssembly.Memory, wasm: { fillRecordCrcs(at: number, end: number): void; fillEntryCrcs(at: number, count: number): void }, inPlace: BatchChecksums): BatchChecksums {
+function wasmChecksums(memory: WebAssembly.Memory, wasm: ChecksumsExports, inPlace: BatchChecksums): BatchChecksums {
   let bytes = new Uint8Array(memory.buffer);
   /** Copies buf[start, end) after the tables, growing the memory if needed; false when the batch is too big for it. */
   const copyIn = (buf: Buffer, start: number, end: number): boolean => {

@@ -384,7 +384,7 @@ export class FileMsgStore implements MsgStore {
     const upTo = this.appended;
     const results = await Promise.allSettled(this.slices.filter((s) => s.pending.hasUnwrittenData).map((s) => this.writeRecords(s)));
     // Index entries whose write failed earlier are retried with every flush, whichever slice they belong to.
-    this.indexWritten(false);
+    this.scheduleIndexing(false);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     // empty() may have moved `durable` past this batch meanwhile.
@@ -395,7 +395,7 @@ export class FileMsgStore implements MsgStore {
    * Starts writing the index entries of written records: all of them when `all`, else those of slices no longer
    * written to and of a write slice with a full batch; entries left waiting are written after INDEX_DELAY_MS.
    */
-  private indexWritten(all: boolean): void {
+  private scheduleIndexing(all: boolean): void {
     let waiting = false;
     for (const slice of this.slices) {
       const n = slice.pending.unwrittenEntries;
@@ -406,7 +406,7 @@ export class FileMsgStore implements MsgStore {
     if (!waiting || this.indexTimer) return;
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
-      if (!this.closed) this.indexWritten(true);
+      if (!this.closed) this.scheduleIndexing(true);
     }, INDEX_DELAY_MS);
     this.indexTimer.unref();
   }
