@@ -2,6 +2,7 @@
 import { usage } from './config/flags.js';
 import { OptionsError, loadOptions } from './config/load.js';
 import { sendSignal } from './config/signal.js';
+import { IdleMemoryReducer } from './idle-memory.js';
 import { runServer } from './runner.js';
 import { VERSION } from './version.js';
 
@@ -46,12 +47,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`nats-streaming-server: ${(err as Error).message}\n`);
     return 1;
   }
-  const { log } = running;
+  const { log, server } = running;
+  // The command line owns its process, so it decides when memory is given back; a program that embeds the server
+  // keeps that decision.
+  const idleMemory = new IdleMemoryReducer(() => server.counters.inMsgs + server.counters.outMsgs + server.counters.acks, log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string, code: number) => {
       if (stopping) return;
       stopping = true;
+      idleMemory.stop();
       log.info({ signal }, 'stopping');
       running.stop().then(
         () => resolve(code),
