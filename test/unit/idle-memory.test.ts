@@ -12,7 +12,7 @@ function harness(opts: { maxLiveHeapBytes?: number } = {}) {
   let collections = 0;
   let traffic = 0;
   const reducer = new IdleMemoryReducer(() => traffic, quiet, {
-    idleMs: 100,
+    idleMs: 250,
     checkMs: 20,
     minGrowthBytes: 8 * MB,
     ...opts,
@@ -30,11 +30,11 @@ describe('IdleMemoryReducer', () => {
     // Kept to the end (the collection here frees nothing), so that the growth stays.
     const burst = Buffer.alloc(16 * MB, 1);
     const serving = setInterval(h.serve, 5);
-    await sleep(300);
+    await sleep(750);
     assert.equal(h.collections(), 0, 'not while clients are served');
     clearInterval(serving);
     await until(() => h.collections() === 1, 5000, 'a collection after the traffic stopped');
-    await sleep(400);
+    await sleep(600);
     assert.equal(h.collections(), 1, 'not again without more growth');
     assert.equal(burst.length, 16 * MB);
   });
@@ -43,7 +43,7 @@ describe('IdleMemoryReducer', () => {
     const h = harness();
     t.after(() => h.reducer.stop());
     h.serve();
-    await sleep(500);
+    await sleep(700);
     assert.equal(h.collections(), 0);
   });
 
@@ -52,7 +52,7 @@ describe('IdleMemoryReducer', () => {
     t.after(() => h.reducer.stop());
     const burst = Buffer.alloc(16 * MB, 1);
     h.serve();
-    await sleep(500);
+    await sleep(700);
     assert.equal(h.collections(), 0);
     assert.equal(burst.length, 16 * MB);
   });
