@@ -5,3 +5,33 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export function timerDelay(ms: number): number {
   return Math.min(Math.max(1, ms), MAX_TIMER_MS);
 }
+
+/** Calls `onIdle` once a whole period passes without `touch()`, then waits for the next touch. */
+export class IdleTrigger {
+  private timer: NodeJS.Timeout | undefined;
+  private touched = false;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  touch(): void {
+    this.touched = true;
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.touched) {
+        this.touched = false;
+        return;
+      }
+      this.cancel();
+      this.onIdle();
+    }, this.periodMs);
+    this.timer.unref();
+  }
+
+  cancel(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

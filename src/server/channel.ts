@@ -1,28 +1,75 @@
 import type { MsgProto } from '../proto/codec.js';
 import type { ChannelLimits } from '../stores/limits.js';
 import type { Channel } from '../stores/store.js';
+import { IdleTrigger } from '../timers.js';
 import { QueueGroup } from './queue-group.js';
 import type { Subscription } from './subscription.js';
 
-/** Recently stored messages, so that delivering what was just published needs no store read. */
+/**
+ * Recently stored messages, so that delivering what was just published needs no store read. Bounded in count and in
+ * payload bytes (a message also keeps alive the buffers its bytes are views of), and emptied once nothing was added
+ * for a second, as the Go store's cache is: a channel that stopped receiving holds no message in memory here.
+ */
 class RecentMessages {
   private readonly ring: (MsgProto | undefined)[];
-  constructor(private readonly size: number) {
+  private bytes = 0;
+  /** The oldest sequence that may still be here. */
+  private oldest = 0;
+  private readonly idle = new IdleTrigger(RECENT_IDLE_CLEAR_MS, () => this.clear());
+
+  constructor(
+    private readonly size: number,
+    private readonly maxBytes: number,
+  ) {
     this.ring = new Array(size);
   }
+
   put(msg: MsgProto): void {
-    this.ring[msg.sequence % this.size] = msg;
+    const seq = msg.sequence;
+    this.drop(seq - this.size);
+    if (this.bytes === 0) this.oldest = seq;
+    this.ring[seq % this.size] = msg;
+    this.bytes += msg.data.length + RECENT_OVERHEAD_BYTES;
+    while (this.bytes > this.maxBytes && this.oldest < seq) this.drop(this.oldest);
+    this.idle.touch();
   }
+
   get(seq: number): MsgProto | undefined {
     const msg = this.ring[seq % this.size];
     return msg && msg.sequence === seq ? msg : undefined;
   }
+
   forgetAfter(seq: number, upTo: number): void {
-    for (let s = seq + 1; s <= upTo; s++) if (this.ring[s % this.size]?.sequence === s) this.ring[s % this.size] = undefined;
+    for (let s = seq + 1; s <= upTo; s++) this.remove(s);
+    this.oldest = Math.min(this.oldest, seq + 1);
+  }
+
+  /** Removes `seq` and moves the oldest mark past it. */
+  private drop(seq: number): void {
+    this.remove(seq);
+    if (seq >= this.oldest) this.oldest = seq + 1;
+  }
+
+  private remove(seq: number): void {
+    const slot = seq % this.size;
+    const msg = this.ring[slot];
+    if (msg?.sequence !== seq) return;
+    this.ring[slot] = undefined;
+    this.bytes -= msg.data.length + RECENT_OVERHEAD_BYTES;
+  }
+
+  private clear(): void {
+    this.ring.fill(undefined);
+    this.bytes = 0;
   }
 }
 
 const RECENT_MESSAGES = 8192;
+/** 2 MB of payloads: all 8192 for messages of 128 bytes, 127 of 16 KB. */
+const RECENT_MAX_BYTES = 2 * 1024 * 1024;
+/** What a message costs beyond its payload (its object, subject and record framing), for the byte bound. */
+const RECENT_OVERHEAD_BYTES = 64;
+const RECENT_IDLE_CLEAR_MS = 1000;
 
 /** A channel as the server runs it: the store's channel plus the subscriptions on it. */
 export class ChannelState {
@@ -35,7 +82,7 @@ export class ChannelState {
   lastActivity = Date.now();
   /** Set while max_inactivity deletes the channel: publishes and subscriptions are refused meanwhile. */
   deleting = false;
-  private readonly recent = new RecentMessages(RECENT_MESSAGES);
+  private readonly recent = new RecentMessages(RECENT_MESSAGES, RECENT_MAX_BYTES);
 
   constructor(
     readonly store: Channel,

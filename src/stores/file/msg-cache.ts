@@ -1,4 +1,5 @@
 import type { MsgProto } from '../../proto/codec.js';
+import { IdleTrigger } from '../../timers.js';
 
 /** How long cached messages survive without being read; the Go store's cache keeps them for one second too. */
 const IDLE_CLEAR_MS = 1000;
@@ -10,14 +11,13 @@ const IDLE_CLEAR_MS = 1000;
 export class MsgCache {
   private readonly msgs = new Map<number, { msg: MsgProto; size: number }>();
   private bytes = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private used = false;
+  private readonly idle = new IdleTrigger(IDLE_CLEAR_MS, () => this.clear());
 
   constructor(private readonly maxBytes: number) {}
 
   get(seq: number): MsgProto | undefined {
     const hit = this.msgs.get(seq);
-    if (hit) this.used = true;
+    if (hit) this.idle.touch();
     return hit?.msg;
   }
 
@@ -25,31 +25,17 @@ export class MsgCache {
     if (this.maxBytes <= 0 || this.msgs.has(msg.sequence)) return;
     this.msgs.set(msg.sequence, { msg, size });
     this.bytes += size;
-    this.used = true;
+    this.idle.touch();
     for (const [seq, old] of this.msgs) {
       if (this.bytes <= this.maxBytes || this.msgs.size <= 1) break;
       this.msgs.delete(seq);
       this.bytes -= old.size;
     }
-    this.armIdleClear();
   }
 
   clear(): void {
     this.msgs.clear();
     this.bytes = 0;
-    clearInterval(this.idleTimer);
-    this.idleTimer = undefined;
-  }
-
-  private armIdleClear(): void {
-    if (this.idleTimer) return;
-    this.idleTimer = setInterval(() => {
-      if (this.used) {
-        this.used = false;
-        return;
-      }
-      this.clear();
-    }, IDLE_CLEAR_MS);
-    this.idleTimer.unref();
+    this.idle.cancel();
   }
 }
