@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { applyConfigFiles } from './conffile.js';
 import { FlagError, applyFlags, parseArgs } from './flags.js';
 import { ConfError } from './natsconf.js';
-import { type ServerOptions, defaultOptions } from './options.js';
+import { type FileStoreOptions, type ServerOptions, defaultOptions } from './options.js';
 
 export class OptionsError extends Error {
   constructor(
@@ -76,10 +76,27 @@ function validate(o: ServerOptions): void {
   if (o.hbInterval <= 0 || o.hbTimeout <= 0) throw new OptionsError('heartbeat interval and timeout must be positive');
   if (o.hbFailCount < 0) throw new OptionsError('heartbeat fail count cannot be negative');
   if (o.storeType === 'FILE' && !o.dir) throw new OptionsError('for FILE store type, --dir is required');
+  if (o.storeType === 'FILE') validateFileOptions(o.file);
   // Refused rather than ignored: a user who asked for encrypted storage must not get plain files silently.
   if (o.encrypt) throw new OptionsError('encryption at rest (--encrypt) is not supported by this server yet');
   if (o.partitioning) throw new OptionsError('partitioning is not supported by this server');
   if (o.httpsPort) throw new OptionsError('HTTPS monitoring (-ms) is not supported yet; use -m behind a TLS proxy');
+}
+
+/** The Go file store refuses these values when it is created (its AllOptions), so the Go server does not start. */
+function validateFileOptions(f: FileStoreOptions): void {
+  const refuse = (what: string) => {
+    throw new OptionsError(`file store: ${what}`);
+  };
+  if (f.bufferSize < 0) refuse(`buffer size cannot be negative (${f.bufferSize})`);
+  if (f.readBufferSize < 0) refuse(`read buffer size cannot be negative (${f.readBufferSize})`);
+  if (f.compactInterval <= 0) refuse(`compact interval must be at least 1 second (${f.compactInterval})`);
+  if (f.compactFragmentation <= 0) refuse(`compact fragmentation must be at least 1 (${f.compactFragmentation})`);
+  if (f.compactMinFileSize < 0) refuse(`compact minimum file size cannot be negative (${f.compactMinFileSize})`);
+  if (f.crcPolynomial <= 0 || f.crcPolynomial > 0xffffffff) refuse(`CRC polynomial must be between 1 and 4294967295 (${f.crcPolynomial})`);
+  if (f.sliceMaxMsgs < 0 || f.sliceMaxBytes < 0 || f.sliceMaxAge < 0) refuse('slice limits cannot be negative');
+  if (f.fileDescriptorsLimit < 0) refuse(`file descriptors limit cannot be negative (${f.fileDescriptorsLimit})`);
+  if (f.parallelRecovery <= 0) refuse(`parallel recovery must be at least 1 (${f.parallelRecovery})`);
 }
 
 const childConfigDirs: string[] = [];
