@@ -51,13 +51,18 @@ describe('file store: damaged files on recovery', () => {
 
   it('stops at a truncated last message record, naming the file and the offset of the record', async () => {
     const dat = join(dir, 'orders', 'msgs.1.dat');
-    const lastOffset = rawIndex(join(dir, 'orders', 'msgs.1.idx')).at(-1)!.offset;
+    const idx = join(dir, 'orders', 'msgs.1.idx');
+    const lastOffset = rawIndex(idx).at(-1)!.offset;
     truncateSync(dat, statSync(dat).size - 3);
+    const idxBefore = readFileSync(idx);
     const err = await recoverError(open(dir));
     assert.equal(err.file, dat);
     assert.equal(err.offset, lastOffset);
     assert.ok(err.unexpectedEOF);
     assert.match(err.message, new RegExp(`orders/msgs\\.1\\.dat.*offset ${lastOffset}`));
+    // The failed start tried to rebuild the index (its last entry no longer matches) and left the files as they were.
+    assert.ok(readFileSync(idx).equals(idxBefore), 'the index file is unchanged');
+    assert.ok(!existsSync(`${idx}.rebuild`));
   });
 
   it('with truncateUnexpectedEOF, cuts the partial record, logs the loss and recovers the rest', async () => {

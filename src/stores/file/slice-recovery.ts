@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import { pb } from '../../proto/codec.js';
 import type { Crc32 } from './crc.js';
@@ -36,7 +36,6 @@ const INDEX_CHUNK_ENTRIES = 32 * 1024;
  */
 export async function recoverSlice(dir: string, id: number, o: SliceRecoveryOptions): Promise<MsgSlice | undefined> {
   const slice = new MsgSlice(id, dir, false);
-  const idxExisted = await exists(slice.idxPath);
   const dat = await open(slice.datPath, 'r+');
   let idx: FileHandle | undefined;
   try {
@@ -44,9 +43,9 @@ export async function recoverSlice(dir: string, id: number, o: SliceRecoveryOpti
     if (datSize === 0) return undefined;
     const header = Buffer.alloc(VERSION_SIZE);
     checkVersion(slice.datPath, header.subarray(0, await readFully(dat, header, 0)));
-    idx = await open(slice.idxPath, idxExisted ? 'r+' : 'w+');
     let fromIndex = false;
-    if (idxExisted) {
+    if (await exists(slice.idxPath)) {
+      idx = await open(slice.idxPath, 'r+');
       try {
         fromIndex = await recoverFromIndex(slice, dat, idx, o);
       } catch (err) {
@@ -55,17 +54,7 @@ export async function recoverSlice(dir: string, id: number, o: SliceRecoveryOpti
         resetCounters(slice);
       }
     }
-    if (!fromIndex) {
-      try {
-        await rebuildFromData(slice, dat, idx, o);
-      } catch (err) {
-        // A half-built index would be trusted on the next start; without one, that start rebuilds it again.
-        await idx.close();
-        idx = undefined;
-        await rm(slice.idxPath, { force: true });
-        throw err;
-      }
-    }
+    if (!fromIndex) await rebuildIndexAside(slice, dat, o);
   } finally {
     await Promise.allSettled([dat.close(), idx?.close()]);
   }
@@ -240,6 +229,25 @@ async function checkLastMessage(s: MsgSlice, dat: FileHandle, e: IndexEntry, o: 
     throw fail(`cannot decode message: ${(err as Error).message}`);
   }
   if (seq !== e.seq) throw fail(`data file has seq ${seq}`);
+}
+
+/**
+ * Rebuilds the index into a new file that replaces the old one once complete. A rebuild that fails (a damaged data
+ * file) leaves the slice's files as they were, for the copy the operator is asked to make before any repair; a
+ * half-built index is never left where the next start would trust it.
+ */
+async function rebuildIndexAside(s: MsgSlice, dat: FileHandle, o: SliceRecoveryOptions): Promise<void> {
+  const rebuilding = `${s.idxPath}.rebuild`;
+  const idx = await open(rebuilding, 'w+');
+  try {
+    await rebuildFromData(s, dat, idx, o);
+  } catch (err) {
+    await idx.close();
+    await rm(rebuilding, { force: true });
+    throw err;
+  }
+  await idx.close();
+  await rename(rebuilding, s.idxPath);
 }
 
 async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions): Promise<void> {
