@@ -120,6 +120,20 @@ describe('command line', () => {
     }
   });
 
+  it('stops and exits 2 when the lock of its FILE store is lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nss-cli-lock-'));
+    try {
+      const srv = await startStanServer(nats.url, ['-st', 'FILE', '--dir', dir], 'cli-lock');
+      running.push(srv.proc);
+      // What another process taking the store over would do: the lock is no longer ours.
+      await rm(join(dir, '.nss-ts.lock'), { recursive: true, force: true });
+      assert.equal(await srv.proc.exited(), 2, srv.proc.output());
+      assert.match(srv.proc.output(), /file store lock lost/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start next to another server with the same cluster ID', async () => {
     const first = await startStanServer(nats.url, [], 'cli-twice');
     running.push(first.proc);
