@@ -58,7 +58,11 @@ describe('FILE store restarts', () => {
       const resumed = await subscribe(again, 'restart.a', undefined, again.subscriptionOptions().setDurableName('dur').setManualAckMode(true).setAckWait(60_000));
       await until(() => resumed.got.length === 10);
       assert.deepEqual(resumed.got.map((m) => m.seq), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+      assert.deepEqual(resumed.got.map((m) => m.data), ['m11', 'm12', 'm13', 'm14', 'm15', 'm16', 'm17', 'm18', 'm19', 'm20']);
       assert.ok(resumed.got.every((m) => m.redelivered));
+      const all = await subscribe(again, 'restart.a', undefined, again.subscriptionOptions().setDeliverAllAvailable());
+      await until(() => all.got.length === 20);
+      assert.deepEqual(all.got.map((m) => m.data), Array.from({ length: 20 }, (_, i) => `m${i + 1}`));
       assert.equal(await publish(again, 'restart.a', 'next').then(() => 'ok'), 'ok');
       const { body: after } = await second.monitor('/streaming/channelsz?channel=restart.a');
       assert.equal(after.last_seq, 21);
