@@ -26,7 +26,7 @@ class RecentMessages {
 
   put(msg: MsgProto): void {
     const seq = msg.sequence;
-    this.drop(seq - this.size);
+    if (seq > this.size) this.drop(seq - this.size);
     if (this.bytes === 0) this.oldest = seq;
     this.ring[seq % this.size] = msg;
     this.bytes += msg.data.length + RECENT_OVERHEAD_BYTES;
