@@ -9,24 +9,25 @@ const CHECK_MS = 250;
 const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 /**
  * The collection is two full, blocking garbage collections: about 15 ms each for the 13 MB of live heap a FILE server
- * with one busy channel keeps, and longer for more. Above this much live heap the pause would be too long to take
- * unasked, and V8's own memory reducer does the work incrementally, some 20 s after the traffic stopped.
+ * with one busy channel keeps, and longer for more. Above this much used heap (live objects and garbage not yet
+ * collected) the pause could be too long to take unasked, and V8's own memory reducer does the work incrementally,
+ * some 20 s after the traffic stopped.
  */
-const MAX_LIVE_HEAP_BYTES = 64 * 1024 * 1024;
+const MAX_USED_HEAP_BYTES = 64 * 1024 * 1024;
 
 export interface IdleMemoryOptions {
   idleMs?: number;
   checkMs?: number;
   minGrowthBytes?: number;
-  maxLiveHeapBytes?: number;
+  maxUsedHeapBytes?: number;
   /** Collects all available garbage; HeapProfiler.collectGarbage through an in-process inspector session by default. */
   collect?: () => Promise<void>;
 }
 
 /** Bytes the JavaScript heap and the buffers take. */
-function footprint(): { live: number; total: number } {
+function footprint(): { used: number; total: number } {
   const m = process.memoryUsage();
-  return { live: m.heapUsed, total: m.heapTotal + m.arrayBuffers };
+  return { used: m.heapUsed, total: m.heapTotal + m.arrayBuffers };
 }
 
 /**
@@ -40,7 +41,7 @@ function footprint(): { live: number; total: number } {
 export class IdleMemoryReducer {
   private readonly idleMs: number;
   private readonly minGrowthBytes: number;
-  private readonly maxLiveHeapBytes: number;
+  private readonly maxUsedHeapBytes: number;
   private readonly collect: () => Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private lastActivity: number;
@@ -56,7 +57,7 @@ export class IdleMemoryReducer {
   ) {
     this.idleMs = opts.idleMs ?? IDLE_MS;
     this.minGrowthBytes = opts.minGrowthBytes ?? MIN_GROWTH_BYTES;
-    this.maxLiveHeapBytes = opts.maxLiveHeapBytes ?? MAX_LIVE_HEAP_BYTES;
+    this.maxUsedHeapBytes = opts.maxUsedHeapBytes ?? MAX_USED_HEAP_BYTES;
     this.collect = opts.collect ?? collectAllGarbage;
     this.lastActivity = activity();
     this.timer = setInterval(() => this.check(), opts.checkMs ?? CHECK_MS);
@@ -77,8 +78,10 @@ export class IdleMemoryReducer {
     }
     if (this.collecting || now - this.quietSince < this.idleMs) return;
     const before = footprint();
+    // V8 may have shrunk things itself since: growth counts from the lowest point seen.
+    this.baseline = Math.min(this.baseline, before.total);
     if (before.total < this.baseline + this.minGrowthBytes) return;
-    if (before.live > this.maxLiveHeapBytes) {
+    if (before.used > this.maxUsedHeapBytes) {
       // Not again for this much growth: the next check would come to the same answer.
       this.baseline = before.total;
       return;

@@ -49,14 +49,20 @@ async function main(argv: string[]): Promise<number> {
   }
   const { log, server } = running;
   // The command line owns its process, so it decides when memory is given back; a program that embeds the server
-  // keeps that decision.
-  const idleMemory = new IdleMemoryReducer(() => server.counters.inMsgs + server.counters.outMsgs + server.counters.acks, log);
+  // keeps that decision. It starts once the server serves: recovery, or a standby's wait, is not a burst of traffic.
+  let idleMemory: IdleMemoryReducer | undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
+    running.ready.then(
+      () => {
+        if (!stopping) idleMemory = new IdleMemoryReducer(() => server.counters.inMsgs + server.counters.outMsgs + server.counters.acks, log);
+      },
+      () => undefined,
+    );
     const stop = (signal: string, code: number) => {
       if (stopping) return;
       stopping = true;
-      idleMemory.stop();
+      idleMemory?.stop();
       log.info({ signal }, 'stopping');
       running.stop().then(
         () => resolve(code),

@@ -8,7 +8,8 @@ import type { Subscription } from './subscription.js';
 /**
  * Recently stored messages, so that delivering what was just published needs no store read. Bounded in count and in
  * payload bytes (a message also keeps alive the buffers its bytes are views of), and emptied once nothing was added
- * for a second, as the Go store's cache is: a channel that stopped receiving holds no message in memory here.
+ * for a whole second (checked every second), as the Go store's cache is: a channel that stopped receiving holds no
+ * message in memory here.
  */
 class RecentMessages {
   private readonly ring: (MsgProto | undefined)[];

@@ -510,7 +510,8 @@ export class FileMsgStore implements MsgStore {
         await rm(datBak, { force: true });
       }
     }
-    await Promise.all([rm(slice.datPath, { force: true }), rm(slice.idxPath, { force: true })]);
+    // An index rebuild that a crash interrupted may have left its file next to the slice's (see slice-recovery.ts).
+    await Promise.all([rm(slice.datPath, { force: true }), rm(slice.idxPath, { force: true }), rm(`${slice.idxPath}.rebuild`, { force: true })]);
   }
 
   private runArchiveScript(script: string, datBak: string, idxBak: string): void {

@@ -54,7 +54,12 @@ export async function recoverSlice(dir: string, id: number, o: SliceRecoveryOpti
         resetCounters(slice);
       }
     }
-    if (!fromIndex) await rebuildIndexAside(slice, dat, o);
+    if (!fromIndex) {
+      // Closed first: the rebuilt index is renamed over this file.
+      await idx?.close();
+      idx = undefined;
+      await rebuildIndexAside(slice, dat, o);
+    }
   } finally {
     await Promise.allSettled([dat.close(), idx?.close()]);
   }
@@ -233,8 +238,8 @@ async function checkLastMessage(s: MsgSlice, dat: FileHandle, e: IndexEntry, o: 
 
 /**
  * Rebuilds the index into a new file that replaces the old one once complete. A rebuild that fails (a damaged data
- * file) leaves the slice's files as they were, for the copy the operator is asked to make before any repair; a
- * half-built index is never left where the next start would trust it.
+ * file) leaves the slice's files as they were (but for a torn tail already cut from the index), for the copy the
+ * operator is asked to make before any repair; a half-built index is never left where the next start would trust it.
  */
 async function rebuildIndexAside(s: MsgSlice, dat: FileHandle, o: SliceRecoveryOptions): Promise<void> {
   const rebuilding = `${s.idxPath}.rebuild`;
