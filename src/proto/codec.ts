@@ -9,6 +9,7 @@ export {
   decodeAckSequence,
   encodeMsgProtoInto,
   encodeSubStateUpdate,
+  lastEncodedDataEnd,
   loadUint64,
   msgProtoSize,
   sameBytes,

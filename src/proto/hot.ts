@@ -338,6 +338,14 @@ export function encodeSubStateUpdate(buf: Buffer, at: number, id: number, seqno:
   return pos - at;
 }
 
+/** Where the data of the last MsgProto encoded ends in its target's buffer. */
+let encodedDataEnd = 0;
+
+/** The end offset of the last encoded MsgProto's data, which starts `data.length` bytes before it. */
+export function lastEncodedDataEnd(): number {
+  return encodedDataEnd;
+}
+
 /** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */
 export interface EncodeTarget {
   reserve(size: number): number;
@@ -384,6 +392,7 @@ function writeMsgProto(m: MsgProto, target: EncodeTarget): number {
   pos = writeLenField(buf, pos, 0x12, subject);
   pos = writeLenField(buf, pos, 0x1a, reply);
   pos = writeLenField(buf, pos, 0x22, m.data);
+  encodedDataEnd = pos;
   if (tsLo !== 0 || tsHi !== 0) {
     buf[pos++] = 0x28;
     pos = writeVarint64(buf, pos, tsLo, tsHi);

@@ -204,6 +204,21 @@ describe('file store: behaviour on disk', () => {
     records.forEach((rec, i) => assert.ok(Buffer.from(stored[i]!.wire!).equals(rec.payload), `record ${i + 1}`));
   });
 
+  it("keeps a stored message's data in its record, not in the buffer the message arrived in", async () => {
+    const store = make();
+    await store.init(info);
+    const { msgs } = await store.createChannel('foo');
+    // As from a socket read that also carried other channels' messages.
+    const socketRead = Buffer.alloc(64 * 1024, 7);
+    const m = msg(1, socketRead.subarray(1000, 1128));
+    msgs.store(m);
+    assert.notEqual(m.data.buffer, socketRead.buffer);
+    assert.equal(m.data.buffer, m.wire!.buffer);
+    assert.deepEqual(Buffer.from(m.data), Buffer.alloc(128, 7));
+    await msgs.flush();
+    assert.deepEqual(Buffer.from((await msgs.lookup(1))!.data), Buffer.alloc(128, 7));
+  });
+
   it('writes each flush as one write to a data file opened with O_DSYNC, and its index entries in one write after', async () => {
     const msgs = await fooWithOneMessage();
     // With --file_sync, each write returns once it is on disk: the files are opened with O_DSYNC instead of synced.
