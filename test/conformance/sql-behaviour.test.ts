@@ -23,7 +23,7 @@ interface Backend {
   dsn(db: string, timeout?: string): string;
   query(db: string, sql: string, params?: unknown[]): Promise<unknown[][]>;
   exec(db: string, sql: string): Promise<void>;
-  pause(): void;
+  pause(): Promise<void>;
   resume(): void;
   /** Closes every connection other clients have to `db`, as a database restart would. */
   killConnections(db: string): Promise<void>;
@@ -373,7 +373,7 @@ for (const backend of [pgBackend(), mysqlBackend()]) {
       await subs.createSub(a);
       subs.addSeqPending(a.ID, 1);
       await subs.flush();
-      backend.pause();
+      await backend.pause();
       try {
         msgs.store(msg(2));
         await assert.rejects(msgs.flush(), /timeout|timedout/i);

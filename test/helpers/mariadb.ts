@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort } from './ports.js';
+import { untilStopped } from './process.js';
 import { repoFile, waitReady } from './postgres.js';
 
 /**
@@ -23,7 +24,8 @@ export interface MariaDbServer {
   /** Runs SQL text (several statements allowed) in `db`. */
   exec(db: string, sql: string): Promise<void>;
   query(db: string, sql: string, params?: unknown[]): Promise<unknown[][]>;
-  pause(): void;
+  /** Stops the server (SIGSTOP) and resolves once all its threads are stopped. */
+  pause(): Promise<void>;
   resume(): void;
   stop(): Promise<void>;
   output(): string;
@@ -128,7 +130,10 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
     },
     exec: (db, sql) => withConn(db, async (c) => void (await c.query(sql))),
     query: (db, sql, params = []) => withConn(db, async (c) => (await c.query({ sql, values: params, rowsAsArray: true }))[0] as unknown[][]),
-    pause: () => process.kill(child.pid!, 'SIGSTOP'),
+    pause: async () => {
+      process.kill(child.pid!, 'SIGSTOP');
+      await untilStopped([child.pid!]);
+    },
     resume: () => process.kill(child.pid!, 'SIGCONT'),
     async stop() {
       if (stopped) return;

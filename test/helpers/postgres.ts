@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from './ports.js';
+import { untilStopped } from './process.js';
 
 /**
  * A throwaway PostgreSQL server for tests (Debian package `postgresql`): initdb in a temp dir, the postmaster on a free
@@ -29,7 +30,8 @@ export interface PgServer {
   exec(db: string, sql: string): Promise<void>;
   query(db: string, sql: string, params?: unknown[]): Promise<unknown[][]>;
   /** SIGSTOP / SIGCONT the whole server (postmaster and every backend). */
-  pause(): void;
+  /** Stops the server's processes (SIGSTOP) and resolves once they are all stopped. */
+  pause(): Promise<void>;
   resume(): void;
   /** Stops the database (cutting every session) and starts it again on the same data and port. */
   restart(): Promise<void>;
@@ -129,7 +131,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     exec: (db, sql) => withClient(db, async (c) => void (await c.query(sql))),
     query: (db, sql, params = []) => withClient(db, async (c) => (await c.query({ text: sql, values: params, rowMode: 'array' })).rows as unknown[][]),
     // Backends are children of the postmaster in sessions of their own (setsid), so each one is signalled.
-    pause: () => signalTree(child.pid!, 'SIGSTOP'),
+    pause: () => untilStopped(signalTree(child.pid!, 'SIGSTOP')),
     resume: () => signalTree(child.pid!, 'SIGCONT'),
     async restart() {
       // A fast shutdown (every session is cut), then the same data directory and port again.
@@ -155,7 +157,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
 }
 
 /** Sends `signal` to a process and all its descendants (from /proc), parents first. */
-export function signalTree(pid: number, signal: NodeJS.Signals): void {
+/** Signals a process and its descendants, parents first; returns the processes signalled. */
+export function signalTree(pid: number, signal: NodeJS.Signals): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -182,6 +185,7 @@ export function signalTree(pid: number, signal: NodeJS.Signals): void {
       // gone meanwhile
     }
   }
+  return order;
 }
 
 async function runOnce(cmd: string, args: string[], opts: { uid?: number; gid?: number; env: NodeJS.ProcessEnv; cwd: string }): Promise<void> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export interface Managed {
   child: ChildProcess;
@@ -63,4 +64,33 @@ export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv
 
 export async function waitExit(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+}
+
+/**
+ * Waits until every thread of these processes is stopped (after a SIGSTOP). A thread stops only on its way out of the
+ * kernel, so a database thread busy with a disk write can still commit, and answer, a statement after kill() returned.
+ */
+export async function untilStopped(pids: number[], ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pids.every(allThreadsStopped)) {
+    if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} did not stop within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function allThreadsStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true; // gone
+  }
+  return tids.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return 'TtZX'.includes(stat[stat.lastIndexOf(')') + 2]!);
+    } catch {
+      return true;
+    }
+  });
 }
