@@ -4,6 +4,7 @@ import { ErrAlreadyExists, ErrNotFound, ErrTooManyChannels, ErrTooManySubs } fro
 import { type ChannelLimits, type StoreLimits, channelLimitsFor, defaultStoreLimits, isLimited } from '../limits.js';
 import type { Channel, MsgStore, MsgStoreState, RecoveredState, Store, SubStore } from '../store.js';
 import { timerDelay } from '../../timers.js';
+import { PayloadSlab } from './payload-slab.js';
 
 interface StoredMsg {
   msg: MsgProto;
@@ -20,6 +21,7 @@ export class MemoryMsgStore implements MsgStore {
   private last = 0;
   private bytes = 0;
   private ageTimer: NodeJS.Timeout | undefined;
+  private readonly payloads = new PayloadSlab();
 
   constructor(private readonly limits: ChannelLimits) {}
 
@@ -28,6 +30,7 @@ export class MemoryMsgStore implements MsgStore {
     if (this.count() === 0) this.first = msg.sequence;
     else if (msg.sequence !== this.last + 1) this.first = msg.sequence - this.count();
     const size = msgProtoSize(msg);
+    msg.data = this.payloads.keep(msg.data);
     this.msgs.push({ msg, size });
     this.last = msg.sequence;
     this.bytes += size;
