@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { pb, spb, type MsgProto, type ServerInfo } from '../../src/proto/codec.js';
 import { defaultStoreLimits } from '../../src/stores/limits.js';
 import { SqlStore, type SqlStoreTimings } from '../../src/stores/sql/sqlstore.js';
@@ -117,16 +117,24 @@ async function eventually(what: string, check: () => Promise<boolean> | boolean,
 const fastLock: Partial<SqlStoreTimings> = { lockUpdateInterval: 100, lockLostCount: 3, subFlushInterval: 100 };
 
 for (const backend of [pgBackend(), mysqlBackend()]) {
-  const open = (db: string, opts: { noCaching?: boolean; maxOpenConns?: number; bulkInsertLimit?: number; timeout?: string } = {}, timings: Partial<SqlStoreTimings> = {}) =>
-    SqlStore.open(
+  const opened: SqlStore[] = [];
+  const open = async (db: string, opts: { noCaching?: boolean; maxOpenConns?: number; bulkInsertLimit?: number; timeout?: string } = {}, timings: Partial<SqlStoreTimings> = {}) => {
+    const store = await SqlStore.open(
       { driver: backend.kind, source: backend.dsn(db, opts.timeout), noCaching: opts.noCaching ?? false, maxOpenConns: opts.maxOpenConns ?? 0, bulkInsertLimit: opts.bulkInsertLimit ?? 0 },
       undefined,
       timings,
     );
+    opened.push(store);
+    return store;
+  };
 
   describe(`SQL store on ${backend.kind}`, () => {
     before(() => backend.start());
     after(() => backend.stop());
+    // A test that fails half-way leaves its stores open; their pools and timers would keep the test run from ending.
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close().catch(() => undefined);
+    });
 
     it('refuses to start without the Clients.proto column, giving the 0.10.0 upgrade statement', async () => {
       const db = await backend.newDb();
