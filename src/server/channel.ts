@@ -30,7 +30,7 @@ class RecentMessages {
     if (seq > this.size) this.drop(seq - this.size);
     if (this.bytes === 0) this.oldest = seq;
     this.ring[seq % this.size] = msg;
-    this.bytes += msg.data.length + RECENT_OVERHEAD_BYTES;
+    this.bytes += recentCost(msg);
     while (this.bytes > this.maxBytes && this.oldest < seq) this.drop(this.oldest);
     this.idle.touch();
   }
@@ -56,7 +56,7 @@ class RecentMessages {
     const msg = this.ring[slot];
     if (msg?.sequence !== seq) return;
     this.ring[slot] = undefined;
-    this.bytes -= msg.data.length + RECENT_OVERHEAD_BYTES;
+    this.bytes -= recentCost(msg);
   }
 
   private clear(): void {
@@ -70,6 +70,7 @@ const RECENT_MESSAGES = 8192;
 const RECENT_MAX_BYTES = 2 * 1024 * 1024;
 /** What a message costs beyond its payload (its object, subject and record framing), for the byte bound. */
 const RECENT_OVERHEAD_BYTES = 64;
+const recentCost = (msg: MsgProto) => msg.data.length + RECENT_OVERHEAD_BYTES;
 const RECENT_IDLE_CLEAR_MS = 1000;
 
 /** A channel as the server runs it: the store's channel plus the subscriptions on it. */
