@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs/light.js';
 import { DESCRIPTOR } from './descriptor.js';
-import { Cursor, decodeAck, decodePubMsg, encodeMsgProto, encodePubAck } from './hot.js';
+import { Cursor, decodeAck, decodePubMsg, encodeMsgProto, encodePubAck, pointDataAtEncoding } from './hot.js';
 
 export {
   type EncodeTarget,
@@ -9,9 +9,9 @@ export {
   decodeAckSequence,
   encodeMsgProtoInto,
   encodeSubStateUpdate,
-  lastEncodedDataEnd,
   loadUint64,
   msgProtoSize,
+  pointDataAtEncoding,
   sameBytes,
   simplePubAckSize,
   writeSimplePubAck,
@@ -388,5 +388,10 @@ export const spb = {
  * encoding again. A WeakMap lookup per delivery cost more than the encoding saved.
  */
 export function encodeStoredMsg(m: MsgProto): Uint8Array {
-  return (m.wire ??= pb.MsgProto.encode(m));
+  if (!m.wire) {
+    const wire = pb.MsgProto.encode(m);
+    pointDataAtEncoding(m, wire);
+    m.wire = wire;
+  }
+  return m.wire;
 }

@@ -341,9 +341,13 @@ export function encodeSubStateUpdate(buf: Buffer, at: number, id: number, seqno:
 /** Where the data of the last MsgProto encoded ends in its target's buffer. */
 let encodedDataEnd = 0;
 
-/** The end offset of the last encoded MsgProto's data, which starts `data.length` bytes before it. */
-export function lastEncodedDataEnd(): number {
-  return encodedDataEnd;
+/**
+ * Makes `m.data` a view of its bytes in `buf`, the buffer `m` was just encoded into (the last encoding). A stored
+ * message then keeps its own encoding alive, not the socket read its data arrived in, which carries every channel's
+ * publishes: kept as a view of it, a message of a channel receiving few among a busy one's would keep a whole read.
+ */
+export function pointDataAtEncoding(m: MsgProto, buf: Uint8Array): void {
+  if (m.data.length > 0) m.data = buf.subarray(encodedDataEnd - m.data.length, encodedDataEnd);
 }
 
 /** Room for an encoding in a caller's buffer: `reserve(size)` makes room and returns where it starts in `buffer`. */

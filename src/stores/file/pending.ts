@@ -1,4 +1,4 @@
-import { type EncodeTarget, type MsgProto, encodeMsgProtoInto, lastEncodedDataEnd } from '../../proto/codec.js';
+import { type EncodeTarget, type MsgProto, encodeMsgProtoInto, pointDataAtEncoding } from '../../proto/codec.js';
 import { ByteQueue } from '../../byte-queue.js';
 import type { BatchChecksums } from './batch-checksums.js';
 import { INDEX_RECORD_SIZE, RECORD_HEADER_SIZE, REC_NO_TYPE, writeIndexFields, writeRecordHeader } from './format.js';
@@ -65,13 +65,7 @@ export class PendingRecords implements EncodeTarget {
       const at = dat.end + RECORD_HEADER_SIZE;
       payload = dat.buf.subarray(at, at + size);
       msg.wire = payload;
-      // The message's data is now also in its record, in this channel's buffer. Its view of the socket buffer it
-      // arrived in would keep that buffer, and the other channels' messages in it, alive as long as the message is
-      // kept: a channel receiving a few messages among a busy one's would hold a socket read per message.
-      if (msg.data.length > 0) {
-        const end = lastEncodedDataEnd();
-        msg.data = dat.buf.subarray(end - msg.data.length, end);
-      }
+      pointDataAtEncoding(msg, dat.buf);
     }
     writeRecordHeader(dat.buf, dat.end, REC_NO_TYPE, payload.length, 0);
     dat.end += RECORD_HEADER_SIZE + payload.length;

@@ -4,7 +4,7 @@ import { ErrAlreadyExists, ErrNotFound, ErrTooManyChannels, ErrTooManySubs } fro
 import { type ChannelLimits, type StoreLimits, channelLimitsFor, defaultStoreLimits, isLimited } from '../limits.js';
 import type { Channel, MsgStore, MsgStoreState, RecoveredState, Store, SubStore } from '../store.js';
 import { timerDelay } from '../../timers.js';
-import { PayloadSlab } from '../payload-slab.js';
+import { PayloadSlab } from './payload-slab.js';
 
 interface StoredMsg {
   msg: MsgProto;

@@ -2,7 +2,6 @@ import type { Logger } from '../../log.js';
 import { encodeStoredMsg, pb, type MsgProto } from '../../proto/codec.js';
 import { ErrClosed } from '../errors.js';
 import { type ChannelLimits, isLimited } from '../limits.js';
-import { PayloadSlab } from '../payload-slab.js';
 import type { MsgStore, MsgStoreState } from '../store.js';
 import type { Database, Executor, Param } from './db.js';
 import { SQL, big, bytesOf, num } from './statements.js';
@@ -74,7 +73,6 @@ export class SqlMsgStore implements MsgStore {
   private dbLast = 0;
   private last = 0;
   private cache: Cached[] = [];
-  private readonly payloads = new PayloadSlab();
   private inflight: Cached[] = [];
   private serial: Promise<unknown> = Promise.resolve();
   private writes: Promise<unknown> = Promise.resolve();
@@ -107,7 +105,7 @@ export class SqlMsgStore implements MsgStore {
   store(msg: MsgProto): void {
     if (msg.sequence <= this.last) return;
     if (this.closed) throw new ErrClosed();
-    msg.data = this.payloads.keep(msg.data);
+    // The stored encoding; the message's data becomes a view of it.
     const data = encodeStoredMsg(msg);
     const entry: Cached = { msg, data, size: data.length };
     this.cache.push(entry);

@@ -3,11 +3,10 @@ const FIRST_SLAB_BYTES = 1024;
 const MAX_SLAB_BYTES = 64 * 1024;
 
 /**
- * Copies of a channel's payloads, packed into buffers of the channel's own, for the stores that keep messages in memory
- * (the memory store, the SQL store's cache). A payload as received is a view of the socket read it arrived in, which
- * carries every channel's publishes: kept as is, each stored message would keep its whole read alive, and a channel
- * that gets few messages among a busy one's would hold one read per message. (The file store points messages at their
- * records instead.)
+ * Copies of a channel's payloads, packed into buffers of the channel's own. A payload as received is a view of the
+ * socket read it arrived in, which carries every channel's publishes: kept as is, each stored message would keep its
+ * whole read alive, and a channel that gets few messages among a busy one's would hold one read per message. (The
+ * file and SQL stores encode each message when storing it, and point its data at that encoding instead.)
  */
 export class PayloadSlab {
   private slab = Buffer.alloc(0);
