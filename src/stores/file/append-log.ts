@@ -1,9 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { ByteQueue } from '../../byte-queue.js';
 import { type Crc32, type Crc32Range, crcRange } from './crc.js';
 import { RECORD_HEADER_SIZE, encodeRecord, versionHeader, writeRecordHeader } from './format.js';
-import { writeFully } from './io.js';
+import { replaceFile, writeFully } from './io.js';
 import { SerialQueue } from './serial.js';
 
 /** Records are framed into a buffer of this size, or larger for a big batch. */
@@ -106,18 +106,10 @@ export class AppendLog {
       const parts: Buffer[] = [versionHeader()];
       for (const r of build()) parts.push(encodeRecord(r.type, r.payload, this.crc));
       const content = Buffer.concat(parts);
-      const tmp = `${this.path}.compact`;
-      const out = await open(tmp, 'w');
-      try {
+      await replaceFile(this.path, '.compact', 'w', async (out) => {
         await writeFully(out, content, 0);
         await out.sync();
-      } catch (err) {
-        await out.close();
-        await rm(tmp, { force: true });
-        throw err;
-      }
-      await out.close();
-      await rename(tmp, this.path);
+      });
       const old = this.fh;
       this.fh = await open(this.path, 'r+');
       await old.close().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import type { Crc32 } from './crc.js';
 import { CorruptFileError, RECORD_HEADER_SIZE, VERSION_SIZE, checkVersion, decodeRecordHeader, versionHeader } from './format.js';
@@ -22,6 +22,24 @@ export async function writeFully(fh: FileHandle, buf: Uint8Array, position: numb
     if (bytesWritten === 0) throw new Error('write made no progress');
     done += bytesWritten;
   }
+}
+
+/**
+ * Replaces `path` with a file written aside (`path` + `suffix`, opened with `flags`) by `write`, renamed over it once
+ * complete: a failed write removes the aside file and leaves `path` as it was.
+ */
+export async function replaceFile(path: string, suffix: string, flags: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const aside = `${path}${suffix}`;
+  const fh = await open(aside, flags);
+  try {
+    await write(fh);
+  } catch (err) {
+    await fh.close();
+    await rm(aside, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(aside, path);
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import { pb } from '../../proto/codec.js';
 import type { Crc32 } from './crc.js';
@@ -17,7 +17,7 @@ import {
   versionHeader,
 } from './format.js';
 import { type IndexChunkView, indexChunks } from './index-chunks.js';
-import { type ScanEnd, exists, readFully, scanRecords, settleScanEnd, writeFully } from './io.js';
+import { type ScanEnd, exists, readFully, replaceFile, scanRecords, settleScanEnd, writeFully } from './io.js';
 import { MsgSlice } from './slice.js';
 
 export interface SliceRecoveryOptions {
@@ -241,18 +241,8 @@ async function checkLastMessage(s: MsgSlice, dat: FileHandle, e: IndexEntry, o: 
  * file) leaves the slice's files as they were (but for a torn tail already cut from the index), for the copy the
  * operator is asked to make before any repair; a half-built index is never left where the next start would trust it.
  */
-async function rebuildIndexAside(s: MsgSlice, dat: FileHandle, o: SliceRecoveryOptions): Promise<void> {
-  const rebuilding = `${s.idxPath}.rebuild`;
-  const idx = await open(rebuilding, 'w+');
-  try {
-    await rebuildFromData(s, dat, idx, o);
-  } catch (err) {
-    await idx.close();
-    await rm(rebuilding, { force: true });
-    throw err;
-  }
-  await idx.close();
-  await rename(rebuilding, s.idxPath);
+function rebuildIndexAside(s: MsgSlice, dat: FileHandle, o: SliceRecoveryOptions): Promise<void> {
+  return replaceFile(s.idxPath, '.rebuild', 'w+', (idx) => rebuildFromData(s, dat, idx, o));
 }
 
 async function rebuildFromData(s: MsgSlice, dat: FileHandle, idx: FileHandle, o: SliceRecoveryOptions): Promise<void> {
